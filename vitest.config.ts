@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Package tests run against the sources; examples run as separate processes against the builds.
+    alias: {
+      '@prom-http/core': src('core'),
+      '@prom-http/express': src('express'),
+      '@prom-http/fastify': src('fastify'),
+    },
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'examples/**/*.test.ts', 'bench/**/*.test.ts', 'docker/**/*.test.ts', 'test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    typecheck: { include: ['packages/*/src/**/*.test-d.ts'], tsconfig: './tsconfig.test.json' },
+  },
+});
