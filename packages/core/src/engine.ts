@@ -1,0 +1,294 @@
+import { performance } from 'node:perf_hooks';
+import promClient, { Counter, Gauge, type Registry } from 'prom-client';
+import { CustomMetric, type CustomKind, reuseOrCreate } from './custom-metrics.js';
+import { answerScrape, generateMetrics, type ScrapeRequest, type ScrapeResponse, UNAUTHORIZED } from './exposition.js';
+import { startHttpServer } from './metrics-server.js';
+import { labelString, type ResolvedOptions, resolveOptions } from './options.js';
+import { DEFAULT_METRICS, type InProgressGauge, registerRequestFamilies, type SeriesStore, UNMATCHED } from './request-metrics.js';
+import { isClientError, RequestRecord } from './request-record.js';
+import type { CustomMetricOptions, Exposition, GenerateOptions, HttpServerOptions, LabelValue, MetricsOptions } from './types.js';
+import { VERSION } from './version.js';
+
+/** How an adapter reads the route of a request once its response has finished. */
+export interface RouteReader<Req, Res> {
+  /** The route template as registered, with mount prefixes; undefined when no route matched. */
+  template(req: Req, res: Res): string | undefined;
+  /** The route handler's function name (the template when anonymous); undefined when no route matched. */
+  endpoint(req: Req, res: Res): string | undefined;
+  /** The request path without query string. */
+  url(req: Req, res: Res): string;
+}
+
+/** Prevents a second `collectDefaultMetrics` on a registry (prom-client would throw on the duplicate names). */
+const processMetricsCollected = new WeakSet<Registry>();
+
+/**
+ * The framework-free engine behind both adapters: resolved options, the default metrics, the request
+ * lifecycle (start → finish), custom metric wrappers and the exposition.
+ */
+export class PromHttp<Req, Res> {
+  readonly options: ResolvedOptions<Req, Res>;
+  readonly registry: Registry;
+  private readonly store: SeriesStore | null = null;
+  private readonly inProgress: InProgressGauge | null = null;
+  private readonly routeLabel: (req: Req, res: Res) => string;
+  private readonly labelErrors: Counter<'metric'>;
+  private readonly warned = new Set<string>();
+  private readonly defaultWrappers: Array<CustomMetric<Req, Res>> = [];
+  private renderer: (options: GenerateOptions) => Promise<Exposition>;
+
+  constructor(options: MetricsOptions<Req, Res> | undefined, routes: RouteReader<Req, Res>) {
+    const o = resolveOptions(options);
+    this.options = o;
+    this.registry = o.registry;
+
+    if (o.exportDefaults) {
+      const families = registerRequestFamilies(
+        o.registry,
+        o.namePrefix,
+        o.routeLabelName,
+        o.staticLabels,
+        o.dynamicLabels.map(([n]) => n),
+        o.buckets,
+        o.latencyAsHistogram,
+        o.seriesLimit,
+      );
+      this.store = families.store;
+      this.inProgress = families.inProgress;
+      const infoLabels = ['version', ...o.staticLabels.map(([n]) => n)];
+      const info = reuseOrCreate(o.registry, 'gauge', o.namePrefix + DEFAULT_METRICS.info.name, infoLabels, () => {
+        return new Gauge({
+          name: o.namePrefix + DEFAULT_METRICS.info.name,
+          help: DEFAULT_METRICS.info.help,
+          labelNames: infoLabels,
+          registers: [o.registry],
+          aggregator: 'max',
+        });
+      });
+      info.set({ version: VERSION, ...Object.fromEntries(o.staticLabels) }, 1);
+    }
+    this.labelErrors = reuseOrCreate(o.registry, 'counter', 'exporter_label_errors_total', ['metric'], () => {
+      return new Counter({
+        name: 'exporter_label_errors_total',
+        help: 'Observations dropped because a label function threw',
+        labelNames: ['metric'],
+        registers: [o.registry],
+      });
+    });
+    if (o.collectDefaultMetrics && !processMetricsCollected.has(o.registry)) {
+      processMetricsCollected.add(o.registry);
+      if (o.registry.getSingleMetric('process_cpu_seconds_total') === undefined) {
+        promClient.collectDefaultMetrics({ register: o.registry });
+      }
+    }
+
+    const { groupBy } = o;
+    if (groupBy === 'path') {
+      this.routeLabel = function pathLabel(req, res) {
+        return routes.template(req, res) ?? UNMATCHED;
+      };
+    } else if (groupBy === 'endpoint') {
+      this.routeLabel = function endpointLabel(req, res) {
+        return routes.endpoint(req, res) ?? UNMATCHED;
+      };
+    } else if (groupBy === 'url') {
+      this.routeLabel = routes.url;
+    } else {
+      this.routeLabel = function customLabel(req) {
+        return labelString(groupBy(req));
+      };
+    }
+    const registry = o.registry;
+    this.renderer = (opts) => generateMetrics(registry, opts);
+  }
+
+  /** Replaces how scrapes are rendered (cluster aggregation does). */
+  setRenderer(renderer: (options: GenerateOptions) => Promise<Exposition>): void {
+    this.renderer = renderer;
+  }
+
+  // ─── request lifecycle ───────────────────────────────────────────────────────────────────────────
+
+  /**
+   * A request started. Returns its record, or null when nothing at all is recorded for it
+   * (an excluded path while `excludeUserDefaults`).
+   */
+  begin(req: Req, res: Res, method: string, path: string | undefined): RequestRecord | null {
+    const o = this.options;
+    const excluded = o.isExcluded !== null && path !== undefined && o.isExcluded(path);
+    if (excluded && o.excludeUserDefaults) return null;
+    const now = performance.now();
+    const record = new RequestRecord(now, method, this.store !== null && !excluded);
+    if (record.defaults) {
+      const cell = (this.inProgress as InProgressGauge).cell(method);
+      cell.value++;
+      record.cell = cell;
+    }
+    if (this.defaultWrappers.length > 0) {
+      for (const wrapper of this.defaultWrappers) this.enter(record, wrapper, req, res, now);
+    }
+    return record;
+  }
+
+  /** The handler threw, rejected or passed `error` on. The first error of a request is kept. */
+  noteError(record: RequestRecord, error: unknown): void {
+    if (record.hasError) return;
+    record.hasError = true;
+    record.error = error;
+  }
+
+  /** No default metrics for this request (`doNotTrack`); custom ones still run. */
+  skipDefaults(record: RequestRecord): void {
+    if (record.cell !== null) {
+      record.cell.value--;
+      record.cell = null;
+    }
+    record.defaults = false;
+  }
+
+  /** No metric at all for this request (`excludeAllMetrics`). */
+  skipAll(record: RequestRecord): void {
+    this.skipDefaults(record);
+    record.customs = false;
+    if (record.entered !== null) {
+      for (const entry of record.entered) if (entry.labels !== null) entry.metric.finish(entry, undefined, undefined, 0);
+      record.entered = null;
+    }
+  }
+
+  /** A custom wrapper was entered by this request. */
+  enter(record: RequestRecord, metric: CustomMetric<Req, Res>, req: Req, res: Res, now = performance.now()): void {
+    if (!record.customs || record.finished) return;
+    const entry = metric.enter(req, res, now);
+    if (entry === null) return;
+    if (record.entered === null) record.entered = [entry];
+    else record.entered.push(entry);
+  }
+
+  /**
+   * The response finished (status as sent) or the client went away first (status 499). Records the request
+   * once; never throws.
+   */
+  finish(record: RequestRecord, req: Req, res: Res, status: number): void {
+    if (record.finished) return;
+    record.finished = true;
+    const now = performance.now();
+    if (record.cell !== null) record.cell.value--;
+    if (record.defaults) this.recordDefaults(record, req, res, status, now);
+    const entered = record.entered;
+    if (entered !== null && record.customs) {
+      for (const entry of entered) {
+        try {
+          entry.metric.finish(entry, req, res, now);
+        } catch (error) {
+          this.reportLabelError((entry.metric as unknown as { name: string }).name, error);
+        }
+      }
+    }
+  }
+
+  private recordDefaults(record: RequestRecord, req: Req, res: Res, status: number, now: number): void {
+    const store = this.store as SeriesStore;
+    let route: string;
+    let dynamic: string[] | null = null;
+    try {
+      route = this.routeLabel(req, res);
+      const fns = this.options.dynamicLabels;
+      if (fns.length > 0) {
+        dynamic = new Array<string>(fns.length);
+        for (let i = 0; i < fns.length; i++) dynamic[i] = labelString((fns[i] as (typeof fns)[number])[1](req, res) as LabelValue);
+      }
+    } catch (error) {
+      this.reportLabelError(this.options.namePrefix + DEFAULT_METRICS.total.name, error);
+      return;
+    }
+    const exception = record.hasError && !isClientError(record.error);
+    store.observe(record.method, route, status, (now - record.start) / 1000, exception, dynamic);
+  }
+
+  /** A label function threw: count it, warn once per metric, drop the observation. */
+  reportLabelError = (metricName: string, error: unknown): void => {
+    this.labelErrors.inc({ metric: metricName });
+    if (this.warned.has(metricName)) return;
+    this.warned.add(metricName);
+    process.emitWarning(
+      `a label function of metric "${metricName}" threw (${error instanceof Error ? error.message : String(error)}); its observations are dropped and counted in exporter_label_errors_total`,
+      'PromHttpWarning',
+    );
+  };
+
+  // ─── custom metrics ──────────────────────────────────────────────────────────────────────────────
+
+  /** Creates (or reuses) the metric behind a decorator-style wrapper. */
+  custom(kind: CustomKind, name: string, help: string, options?: CustomMetricOptions<Req, Res>): CustomMetric<Req, Res> {
+    return new CustomMetric<Req, Res>(
+      kind,
+      name,
+      help,
+      options,
+      { registry: this.registry, staticLabels: this.options.staticLabels, dynamicLabels: this.options.dynamicLabels },
+      this.reportLabelError,
+    );
+  }
+
+  /** An info metric: a Gauge set to 1 with the given labels (and the static default labels). */
+  info(name: string, help: string, labels: Record<string, LabelValue> = {}): Gauge<string> {
+    const metric = this.custom('gauge', name, help, {
+      labels: labels as Record<string, LabelValue>,
+      initialValueWhenOnlyStaticLabels: false,
+    });
+    const gauge = metric.metric as Gauge<string>;
+    const values: Record<string, string> = Object.fromEntries(this.options.staticLabels);
+    for (const [k, v] of Object.entries(labels)) values[k] = labelString(v);
+    gauge.set(values, 1);
+    return gauge;
+  }
+
+  /** These wrappers apply to every recorded request. */
+  registerDefault(...metrics: Array<CustomMetric<Req, Res>>): void {
+    for (const metric of metrics) {
+      if (!(metric instanceof CustomMetric)) throw new TypeError('prom-http: registerDefault takes wrappers made by counter(), gauge(), summary() or histogram()');
+      this.defaultWrappers.push(metric);
+    }
+  }
+
+  // ─── exposition ──────────────────────────────────────────────────────────────────────────────────
+
+  /** The exposition of the registry (or of the whole cluster with `cluster: true`). */
+  generateMetrics(options: GenerateOptions = {}): Promise<Exposition> {
+    return this.renderer(options);
+  }
+
+  /** Answers a scrape: `authorize`, method check, negotiation, `name[]` filter and gzip. Never rejects. */
+  async scrape(req: Req | undefined, request: ScrapeRequest): Promise<ScrapeResponse> {
+    try {
+      if (this.options.authorize !== null) {
+        let allowed = false;
+        try {
+          allowed = (await this.options.authorize(req as Req)) === true;
+        } catch (error) {
+          this.warnOnce('authorize', `authorize() threw (${(error as Error)?.message ?? error}); scrapes are refused`);
+        }
+        if (!allowed) return UNAUTHORIZED;
+      }
+      return await answerScrape(request, this.renderer);
+    } catch (error) {
+      return {
+        status: 500,
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+        body: `metrics could not be rendered: ${(error as Error)?.message ?? error}\n`,
+      };
+    }
+  }
+
+  private warnOnce(key: string, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    process.emitWarning(message, 'PromHttpWarning');
+  }
+
+  /** Serves the metrics on their own HTTP server (for `path: null`). Rejects when the port is taken. */
+  startHttpServer(port: number, options: HttpServerOptions = {}) {
+    return startHttpServer(port, options, (req, request) => this.scrape(req as Req, request));
+  }
+}

@@ -1,0 +1,127 @@
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import type { Registry } from 'prom-client';
+import {
+  type FamilyData,
+  type FastFamily,
+  kFastRender,
+  registryDefaultLabels,
+  renderFamily,
+} from './exposition-format.js';
+import type { Exposition, GenerateOptions } from './types.js';
+
+const gzip = promisify(gzipCallback);
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+/** True when the scrape's Accept header asks for OpenMetrics. */
+export function wantsOpenMetrics(accept: string | undefined): boolean {
+  return accept !== undefined && accept.includes('application/openmetrics-text');
+}
+
+interface RegistryMetric {
+  name: string;
+  type?: string;
+  get(): Promise<FamilyData> | FamilyData;
+  getForPromString?(): Promise<FamilyData> | FamilyData;
+  [kFastRender]?: true;
+}
+
+/** Renders one registry metric; our own families render directly unless registry default labels apply. */
+async function renderMetric(
+  metric: RegistryMetric,
+  defaultLabels: Record<string, string | number> | null,
+  openMetrics: boolean,
+): Promise<string> {
+  if (metric[kFastRender] && defaultLabels === null) return (metric as unknown as FastFamily).render(openMetrics);
+  const data = typeof metric.getForPromString === 'function' ? await metric.getForPromString() : await metric.get();
+  return renderFamily(data, defaultLabels, openMetrics);
+}
+
+/**
+ * Renders the families of `registries` (in order; a name seen twice is rendered once) as the Prometheus text
+ * format, or as OpenMetrics when `accept` asks for it. Byte-identical to prom-client's `registry.metrics()`.
+ */
+export async function generateMetrics(
+  registries: Registry | readonly Registry[],
+  { accept, names }: GenerateOptions = {},
+): Promise<Exposition> {
+  const openMetrics = wantsOpenMetrics(accept);
+  const wanted = names && names.length > 0 ? new Set(names) : null;
+  const parts: Array<Promise<string>> = [];
+  const seen = new Set<string>();
+  for (const registry of Array.isArray(registries) ? registries : [registries as Registry]) {
+    const defaultLabels = registryDefaultLabels(registry);
+    for (const metric of registry.getMetricsAsArray() as unknown as RegistryMetric[]) {
+      if (seen.has(metric.name) || (wanted !== null && !wanted.has(metric.name))) continue;
+      seen.add(metric.name);
+      parts.push(renderMetric(metric, defaultLabels, openMetrics));
+    }
+  }
+  const rendered = await Promise.all(parts);
+  return openMetrics
+    ? { contentType: OPENMETRICS_CONTENT_TYPE, body: `${rendered.join('\n')}\n# EOF\n` }
+    : { contentType: PROMETHEUS_CONTENT_TYPE, body: `${rendered.join('\n\n')}\n` };
+}
+
+/** What a scrape asked for, as every adapter and the standalone server can read it. */
+export interface ScrapeRequest {
+  method: string | undefined;
+  /** The request URL with its query string (only `name[]` is read from it). */
+  url: string | undefined;
+  accept: string | undefined;
+  acceptEncoding: string | undefined;
+}
+
+/** The answer to a scrape, for the adapter to send. */
+export interface ScrapeResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Buffer;
+}
+
+/** `name[]=a&name[]=b` (also `name=a`) from the query string. */
+export function requestedNames(url: string | undefined): string[] | undefined {
+  if (url === undefined) return undefined;
+  const q = url.indexOf('?');
+  if (q === -1) return undefined;
+  const params = new URLSearchParams(url.slice(q + 1));
+  const names = [...params.getAll('name[]'), ...params.getAll('name')];
+  return names.length > 0 ? names : undefined;
+}
+
+function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  if (!acceptEncoding) return false;
+  for (const part of acceptEncoding.split(',')) {
+    const [coding, ...params] = part.trim().split(';');
+    if (coding?.trim().toLowerCase() !== 'gzip') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
+
+/** Answers a scrape: 405 for methods other than GET and HEAD, else the exposition, gzipped when accepted. */
+export async function answerScrape(
+  request: ScrapeRequest,
+  render: (options: GenerateOptions) => Promise<Exposition>,
+): Promise<ScrapeResponse> {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    return { status: 405, headers: { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }, body: 'Method Not Allowed\n' };
+  }
+  const { contentType, body } = await render({ accept: request.accept, names: requestedNames(request.url) });
+  const headers: Record<string, string> = { 'content-type': contentType, vary: 'Accept, Accept-Encoding' };
+  if (acceptsGzip(request.acceptEncoding)) {
+    headers['content-encoding'] = 'gzip';
+    return { status: 200, headers, body: await gzip(body) };
+  }
+  return { status: 200, headers, body };
+}
+
+/** The answer when `authorize` refuses a scrape. */
+export const UNAUTHORIZED: ScrapeResponse = Object.freeze({
+  status: 401,
+  headers: { 'content-type': 'text/plain; charset=utf-8' },
+  body: 'Unauthorized\n',
+});

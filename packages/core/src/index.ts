@@ -1,0 +1,18 @@
+export type { CustomKind, LabelErrorSink } from './custom-metrics.js';
+export { CustomMetric } from './custom-metrics.js';
+export { PromHttp, type RouteReader } from './engine.js';
+export {
+  answerScrape,
+  generateMetrics,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+  type ScrapeRequest,
+  type ScrapeResponse,
+  wantsOpenMetrics,
+} from './exposition.js';
+export { startHttpServer } from './metrics-server.js';
+export { DEFAULT_BUCKETS } from './options.js';
+export { OVERFLOW, UNMATCHED } from './request-metrics.js';
+export { isClientError, RequestRecord } from './request-record.js';
+export type * from './types.js';
+export { VERSION } from './version.js';

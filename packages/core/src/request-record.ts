@@ -1,0 +1,45 @@
+import type { ProgressCell } from './request-metrics.js';
+
+/** A custom metric wrapper entered by a request, waiting for the response to finish. */
+export interface EnteredWrapper {
+  readonly metric: {
+    finish(entry: EnteredWrapper, req: unknown, res: unknown, now: number): void;
+  };
+  /** `performance.now()` when the request entered the wrapper. */
+  readonly start: number;
+  /** Label values fixed on entry (gauges), else null. */
+  readonly labels: Record<string, string> | null;
+}
+
+/** What one request carries from its start to its finish. One small object per recorded request. */
+export class RequestRecord {
+  /** The in-progress cell incremented at the start, or null when the default metrics skip this request. */
+  cell: ProgressCell | null = null;
+  /** Record the default metrics for this request. */
+  defaults: boolean;
+  /** Run custom metrics for this request. */
+  customs = true;
+  /** The error the handler threw, rejected with or passed on (`undefined` when none). */
+  error: unknown = undefined;
+  hasError = false;
+  entered: EnteredWrapper[] | null = null;
+  finished = false;
+  /** The adapter's own per-request reference (e.g. Fastify's reply), for its finish listener. */
+  context: unknown = undefined;
+  constructor(
+    /** `performance.now()` at the request's start. */
+    readonly start: number,
+    readonly method: string,
+    defaults: boolean,
+  ) {
+    this.defaults = defaults;
+  }
+}
+
+/** An error whose 4xx status says the client, not the app, was at fault. */
+export function isClientError(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const e = error as { status?: unknown; statusCode?: unknown };
+  const status = typeof e.status === 'number' ? e.status : e.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}

@@ -1,0 +1,146 @@
+import type { Registry } from 'prom-client';
+
+/** What a label function may return: numbers become strings, `null`/`undefined` become `""`. */
+export type LabelValue = string | number | boolean | null | undefined;
+
+/** A label value computed per request from the framework's request and response objects. */
+export type LabelFunction<Req, Res> = (req: Req, res: Res) => LabelValue;
+
+/** A label given as a static value or as a per-request function. */
+export type LabelSource<Req, Res> = LabelValue | LabelFunction<Req, Res>;
+
+/** A named function deriving the route label from the request; its name becomes the label name. */
+export type GroupByFunction<Req> = (req: Req) => string;
+
+/** What the route label of the default metrics holds. */
+export type GroupBy<Req> = 'path' | 'endpoint' | 'url' | GroupByFunction<Req>;
+
+/** A path exclusion: a regular expression source (anchored at the start) or a RegExp. */
+export type PathPattern = string | RegExp;
+
+/**
+ * Options shared by the Express middleware and the Fastify plugin.
+ *
+ * `Req`/`Res` are the framework's request and response types (Fastify: `FastifyRequest`/`FastifyReply`).
+ */
+export interface MetricsOptions<Req = unknown, Res = unknown> {
+  /**
+   * Route on the app that serves the exposition; `null` serves none (use `startHttpServer` or `registerEndpoint`).
+   * @defaultValue `'/metrics'`
+   */
+  path?: string | null;
+  /**
+   * Record the default HTTP metrics.
+   * @defaultValue `true`
+   */
+  exportDefaults?: boolean;
+  /**
+   * Prefix of the default metric names, joined with `_` (`'express'` → `express_http_request_total`).
+   * @defaultValue `''`
+   */
+  prefix?: string;
+  /**
+   * What the route label holds: the registered template (`'path'`), the handler's name (`'endpoint'`),
+   * the raw path (`'url'`, bounded by `seriesLimit` only), or a named function of the request.
+   * @defaultValue `'path'`
+   */
+  groupBy?: GroupBy<Req>;
+  /**
+   * Buckets of the duration histogram, in seconds, strictly ascending.
+   * @defaultValue `[0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]`
+   */
+  buckets?: readonly number[];
+  /**
+   * `false` records the request duration as a Summary instead of a Histogram.
+   * @defaultValue `true`
+   */
+  latencyAsHistogram?: boolean;
+  /**
+   * Labels added to every default and custom metric: a static value or `(req, res) => value`.
+   * Only the static ones are added to `http_requests_in_progress`.
+   * @defaultValue `{}`
+   */
+  defaultLabels?: Record<string, LabelSource<Req, Res>>;
+  /**
+   * Paths not recorded: regular expression sources (anchored at the start) or RegExps, tested against the
+   * request path without its query string.
+   * @defaultValue none
+   */
+  excludedPaths?: PathPattern | readonly PathPattern[];
+  /**
+   * Excluded paths also skip `registerDefault` and custom metrics.
+   * @defaultValue `true`
+   */
+  excludeUserDefaults?: boolean;
+  /**
+   * Where every metric is registered. A second instance on the same registry reuses the metrics.
+   * @defaultValue prom-client's global `register`
+   */
+  registry?: Registry;
+  /**
+   * Collect prom-client's process and Node.js metrics (`process_cpu_seconds_total`, …) into `registry`.
+   * @defaultValue `true`
+   */
+  collectDefaultMetrics?: boolean;
+  /**
+   * Decides whether a scrape may read the metrics; `false` answers 401 with no metrics.
+   * @defaultValue none (every scrape is allowed)
+   */
+  authorize?: (req: Req) => boolean | Promise<boolean>;
+  /**
+   * Most distinct route-label values kept per default metric; later ones are recorded as `<overflow>`.
+   * @defaultValue `10000`
+   */
+  seriesLimit?: number;
+  /**
+   * In a `node:cluster` worker: the metrics endpoint answers with the sum over all workers.
+   * Needs `setupClusterPrimary()` in the primary.
+   * @defaultValue `false`
+   */
+  cluster?: boolean;
+}
+
+/** Options of a custom metric wrapper; the prom-client settings of the metric type pass through. */
+export interface CustomMetricOptions<Req = unknown, Res = unknown> {
+  /** Label name → static value or `(req, res) => value`. @defaultValue `{}` */
+  labels?: Record<string, LabelSource<Req, Res>>;
+  /**
+   * With no labels or only static ones, export the series at 0 from creation.
+   * @defaultValue `true`
+   */
+  initialValueWhenOnlyStaticLabels?: boolean;
+  /** Histogram buckets (seconds). @defaultValue prom-client's default buckets */
+  buckets?: number[];
+  /** Summary percentiles. @defaultValue prom-client's default percentiles */
+  percentiles?: number[];
+  /** Summary sliding window length in seconds. @defaultValue none */
+  maxAgeSeconds?: number;
+  /** Summary sliding window bucket count. @defaultValue none */
+  ageBuckets?: number;
+  /** Summary t-digest compression. @defaultValue prom-client's */
+  compressCount?: number;
+  /** Summary pruning of idle series. @defaultValue prom-client's */
+  pruneAgedBuckets?: boolean;
+}
+
+/** Options of {@link generateMetrics}. */
+export interface GenerateOptions {
+  /** The scrape's `Accept` header: `application/openmetrics-text` selects OpenMetrics. */
+  accept?: string | undefined;
+  /** Only these metric families. */
+  names?: readonly string[] | undefined;
+}
+
+/** A rendered exposition. */
+export interface Exposition {
+  contentType: string;
+  body: string;
+}
+
+/** Options of `startHttpServer`. */
+export interface HttpServerOptions {
+  /** @defaultValue `'0.0.0.0'` */
+  host?: string;
+  /** @defaultValue `'/metrics'` */
+  endpoint?: string;
+}

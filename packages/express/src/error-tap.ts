@@ -1,0 +1,63 @@
+import type { Application, Request } from 'express';
+
+/** Where the first error of a request is kept, for every prom-http instance to read at the finish. */
+export const kRequestError = Symbol.for('prom-http.express.error');
+const kTapped = Symbol.for('prom-http.express.tapped');
+
+type ErrorHandle = (this: unknown, error: unknown, req: Request, ...rest: unknown[]) => unknown;
+interface LayerLike {
+  handle: unknown;
+}
+interface RouterLike {
+  stack: LayerLike[];
+}
+
+function promHttpErrorTap(error: unknown, _req: Request, _res: unknown, next: (error: unknown) => void): void {
+  next(error);
+}
+
+/** Express 4 keeps the root router at `_router`, Express 5 at `router`. */
+function rootRouter(app: Application): RouterLike | undefined {
+  const a = app as unknown as { _router?: RouterLike; router?: RouterLike };
+  return a._router ?? a.router;
+}
+
+/**
+ * Makes the errors of `app`'s requests visible: Express hands an error (thrown, rejected or passed to `next`)
+ * to every later layer's `handle_error` (Express 4) / `handleError` (Express 5), so wrapping that one method
+ * sees every error without any cost on requests that have none. A pass-through error handler kept last in the
+ * root stack guarantees at least one later layer, so errors that end in Express's final handler are seen too.
+ */
+export function tapErrors(app: Application): void {
+  const router = rootRouter(app);
+  if (router === undefined || router.stack.length === 0) return;
+  const stack = router.stack;
+  const last = stack[stack.length - 1];
+  if (last !== undefined && last.handle === promHttpErrorTap) return;
+
+  const proto = Object.getPrototypeOf(stack[0]) as Record<string | symbol, unknown>;
+  if (!proto[kTapped]) {
+    proto[kTapped] = true;
+    for (const method of ['handle_error', 'handleError']) {
+      const original = proto[method] as ErrorHandle | undefined;
+      if (typeof original !== 'function') continue;
+      proto[method] = function promHttpHandleError(this: unknown, error: unknown, req: Request, ...rest: unknown[]) {
+        const r = req as unknown as Record<symbol, unknown>;
+        if (r[kRequestError] === undefined && error !== 'route' && error !== 'router') r[kRequestError] = error;
+        return original.call(this, error, req, ...rest);
+      };
+    }
+  }
+
+  const existing = stack.findIndex((layer) => layer.handle === promHttpErrorTap);
+  if (existing !== -1) {
+    stack.push(...stack.splice(existing, 1));
+  } else {
+    app.use(promHttpErrorTap);
+  }
+}
+
+/** The first error a request met, if any. */
+export function requestError(req: Request): unknown {
+  return (req as unknown as Record<symbol, unknown>)[kRequestError];
+}

@@ -1,0 +1,161 @@
+import { type CustomKind, CustomMetric, PromHttp, type RequestRecord, type RouteReader } from '@prom-http/core';
+import type { Application, NextFunction, Request, Response } from 'express';
+import { requestError, tapErrors } from './error-tap.js';
+import { endpointName, routeTemplate } from './route-template.js';
+import type { ExpressCustomMetricOptions, ExpressMetrics, ExpressMetricsOptions, MetricWrapper } from './types.js';
+
+export type * from './types.js';
+
+const kRecord = Symbol('prom-http.record');
+type Tracked = Response & { [kRecord]?: RequestRecord | null };
+type Handler = (...args: unknown[]) => unknown;
+
+/** The request path without query string. */
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+const routes: RouteReader<Request, Response> = {
+  template: routeTemplate,
+  endpoint: endpointName,
+  url: function urlLabel(req) {
+    return pathOf(req.originalUrl ?? req.url);
+  },
+};
+
+/**
+ * Prometheus metrics for an Express app in one line: `app.use(metrics())`.
+ *
+ * Records the default request metrics of every request and serves the exposition on `path` (`/metrics`).
+ * Mount it before the routes. Throws a TypeError naming the option when an option is bad.
+ */
+export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
+  const engine = new PromHttp<Request, Response>(options, routes);
+  const endpoints = new Set<string>();
+  if (engine.options.path !== null) endpoints.add(engine.options.path);
+  const checkExcluded = engine.options.isExcluded !== null;
+
+  function onResponseClose(this: Tracked): void {
+    const record = this[kRecord];
+    if (!record) return;
+    const req = this.req;
+    const error = requestError(req);
+    if (error !== undefined) engine.noteError(record, error);
+    engine.finish(record, req, this, this.writableFinished ? this.statusCode : 499);
+  }
+
+  /** Starts recording `req` unless it is already tracked; null when nothing is recorded for it. */
+  function track(req: Request, res: Tracked): RequestRecord | null {
+    const known = res[kRecord];
+    if (known !== undefined) return known;
+    const record = engine.begin(req, res, req.method, checkExcluded ? pathOf(req.originalUrl ?? req.url) : undefined);
+    res[kRecord] = record;
+    if (record !== null) res.on('close', onResponseClose);
+    return record;
+  }
+
+  function serveMetrics(req: Request, res: Response): void {
+    engine
+      .scrape(req, {
+        method: req.method,
+        url: req.originalUrl ?? req.url,
+        accept: req.headers.accept,
+        acceptEncoding: req.headers['accept-encoding'] as string | undefined,
+      })
+      .then(function sendScrape(answer) {
+        res.writeHead(answer.status, answer.headers);
+        res.end(answer.body);
+      });
+  }
+
+  const middleware = function promHttpMiddleware(req: Request, res: Response, next: NextFunction): void {
+    if (endpoints.size > 0 && endpoints.has(pathOf(req.originalUrl ?? req.url))) {
+      serveMetrics(req, res);
+      return;
+    }
+    tapErrors(req.app);
+    track(req, res);
+    next();
+  } as ExpressMetrics;
+
+  /** A wrapper that runs `onEnter` when a request reaches it, as route middleware or around a handler. */
+  function wrapper(onEnter: (record: RequestRecord, req: Request, res: Response) => void): MetricWrapper {
+    function enter(req: Request, res: Response): void {
+      const record = track(req, res);
+      if (record !== null) onEnter(record, req, res);
+    }
+    return function promHttpWrapper(this: unknown, ...args: unknown[]) {
+      const [first] = args;
+      if (args.length === 1 && typeof first === 'function') {
+        const handler = first as Handler;
+        // Express tells error handlers by their arity, and groupBy 'endpoint' reads the handler's name.
+        const wrapped =
+          handler.length === 4
+            ? function wrappedErrorHandler(this: unknown, err: unknown, req: Request, res: Response, next: NextFunction) {
+                enter(req, res);
+                return handler.call(this, err, req, res, next);
+              }
+            : function wrappedHandler(this: unknown, req: Request, res: Response, next: NextFunction) {
+                enter(req, res);
+                return handler.call(this, req, res, next);
+              };
+        Object.defineProperty(wrapped, 'name', { value: handler.name });
+        return wrapped;
+      }
+      const [req, res, next] = args as [Request, Response, NextFunction];
+      enter(req, res);
+      next();
+      return undefined;
+    } as MetricWrapper;
+  }
+
+  const wrappers = new WeakMap<MetricWrapper, CustomMetric<Request, Response>>();
+  function customWrapper(kind: CustomKind, name: string, help: string, opts?: ExpressCustomMetricOptions): MetricWrapper {
+    const metric = engine.custom(kind, name, help, opts);
+    const w = wrapper(function enterCustom(record, req, res) {
+      engine.enter(record, metric, req, res);
+    });
+    wrappers.set(w, metric);
+    return w;
+  }
+
+  Object.defineProperties(middleware, {
+    registry: { value: engine.registry, enumerable: true },
+  });
+  Object.assign(middleware, {
+    counter: (name: string, help: string, opts?: ExpressCustomMetricOptions) => customWrapper('counter', name, help, opts),
+    gauge: (name: string, help: string, opts?: ExpressCustomMetricOptions) => customWrapper('gauge', name, help, opts),
+    summary: (name: string, help: string, opts?: ExpressCustomMetricOptions) => customWrapper('summary', name, help, opts),
+    histogram: (name: string, help: string, opts?: ExpressCustomMetricOptions) => customWrapper('histogram', name, help, opts),
+    info: engine.info.bind(engine),
+    doNotTrack: () =>
+      wrapper(function doNotTrack(record) {
+        engine.skipDefaults(record);
+      }),
+    excludeAllMetrics: () =>
+      wrapper(function excludeAllMetrics(record) {
+        engine.skipAll(record);
+      }),
+    registerDefault(...ws: MetricWrapper[]) {
+      engine.registerDefault(
+        ...ws.map((w) => {
+          const metric = wrappers.get(w);
+          if (metric === undefined) throw new TypeError('prom-http: registerDefault takes wrappers made by counter(), gauge(), summary() or histogram()');
+          return metric;
+        }),
+      );
+    },
+    registerEndpoint(path: string, app?: Application) {
+      if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`prom-http: registerEndpoint path must start with "/", got ${path}`);
+      // Served (and never recorded) by this middleware wherever it runs; `app` may be one it does not run in.
+      endpoints.add(path);
+      if (app !== undefined) app.all(path, serveMetrics);
+    },
+    startHttpServer: engine.startHttpServer.bind(engine),
+    generateMetrics: engine.generateMetrics.bind(engine),
+  });
+  return middleware;
+}
+
+export default metrics;
