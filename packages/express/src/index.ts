@@ -42,7 +42,8 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
     const req = this.req;
     const error = requestError(req);
     if (error !== undefined) engine.noteError(record, error);
-    engine.finish(record, req, this, this.writableFinished ? this.statusCode : 499);
+    // 'close' also ends a response the client left before it was complete: then it is a 499.
+    engine.finish(record, req, this, this.writableEnded ? this.statusCode : 499);
   }
 
   /** Starts recording `req` unless it is already tracked; null when nothing is recorded for it. */

@@ -18,15 +18,39 @@ interface RouteContext {
 /**
  * Fastify keeps a request's route (its config with the full URL template, and its handler) in a symbol-keyed
  * context. `request.routeOptions` builds a new object on every read, so the hot path reads the context
- * directly; the symbol is found once, by its description, on the first request.
+ * directly; the symbol (one per copy of Fastify) is found once, by its description, on the first request.
  */
-let contextSymbol: symbol | undefined;
-function routeContext(request: FastifyRequest): RouteContext {
-  if (contextSymbol === undefined) {
-    contextSymbol = Object.getOwnPropertySymbols(request).find((s) => s.description === 'fastify.context');
-    if (contextSymbol === undefined) throw new Error('prom-http: this Fastify version keeps no route context');
+function routeReader(): { routes: RouteReader<FastifyRequest, FastifyReply>; context: (request: FastifyRequest) => RouteContext } {
+  let contextSymbol: symbol | undefined;
+  const endpoints = new WeakMap<RouteContext, string>();
+  function context(request: FastifyRequest): RouteContext {
+    if (contextSymbol === undefined) {
+      contextSymbol = Object.getOwnPropertySymbols(request).find((s) => s.description === 'fastify.context');
+      if (contextSymbol === undefined) return {};
+    }
+    return ((request as unknown as Record<symbol, RouteContext>)[contextSymbol] ?? {}) as RouteContext;
   }
-  return (request as unknown as Record<symbol, RouteContext>)[contextSymbol] as RouteContext;
+  const routes: RouteReader<FastifyRequest, FastifyReply> = {
+    template: function templateLabel(request) {
+      return context(request).config?.url;
+    },
+    endpoint: function endpointLabel(request) {
+      const ctx = context(request);
+      const url = ctx.config?.url;
+      if (url === undefined) return undefined;
+      let name = endpoints.get(ctx);
+      if (name === undefined) {
+        // Fastify binds route handlers: their name reads "bound <name>".
+        name = (ctx.handler?.name ?? '').replace(/^bound /, '') || url;
+        endpoints.set(ctx, name);
+      }
+      return name;
+    },
+    url: function urlLabel(request) {
+      return pathOf(request.url);
+    },
+  };
+  return { routes, context };
 }
 
 function pathOf(url: string): string {
@@ -34,24 +58,10 @@ function pathOf(url: string): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-const routes: RouteReader<FastifyRequest, FastifyReply> = {
-  template: function templateLabel(request) {
-    return routeContext(request).config?.url;
-  },
-  endpoint: function endpointLabel(request) {
-    const ctx = routeContext(request);
-    const url = ctx.config?.url;
-    if (url === undefined) return undefined;
-    return ctx.handler?.name || url;
-  },
-  url: function urlLabel(request) {
-    return pathOf(request.url);
-  },
-};
-
 const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
 async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsOptions): Promise<void> {
+  const { routes, context: routeContext } = routeReader();
   const engine = new PromHttp<FastifyRequest, FastifyReply>(options, routes);
   const checkExcluded = engine.options.isExcluded !== null;
 
@@ -59,7 +69,8 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
     const record = this[kRecord];
     if (record === undefined) return;
     const reply = record.context as FastifyReply;
-    engine.finish(record, reply.request, reply, this.writableFinished ? this.statusCode : 499);
+    // 'close' also ends a response the client left before it was complete: then it is a 499.
+    engine.finish(record, reply.request, reply, this.writableEnded ? this.statusCode : 499);
   }
 
   fastify.addHook('onRequest', function promHttpOnRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
