@@ -1,0 +1,127 @@
+import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { generateMetrics, OPENMETRICS_CONTENT_TYPE, requestedNames } from './exposition.js';
+import { DEFAULT_BUCKETS } from './options.js';
+import { registerRequestFamilies } from './request-metrics.js';
+
+/** Fills our families and prom-client metrics of the same names with the same observations. */
+function twinRegistries(observations: Array<[string, string, number, number, boolean]>, contentType?: string) {
+  const ours = new Registry(contentType as never);
+  const theirs = new Registry(contentType as never);
+  const { store, inProgress } = registerRequestFamilies(ours, '', 'path', [['env', 'prod']], [], DEFAULT_BUCKETS, true, 10_000);
+  const labelNames = ['method', 'path', 'status', 'env'];
+  const hist = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Duration of HTTP requests in seconds',
+    labelNames,
+    buckets: [...DEFAULT_BUCKETS],
+    registers: [theirs],
+  });
+  const total = new Counter({ name: 'http_request_total', help: 'Total number of HTTP requests', labelNames, registers: [theirs] });
+  const exceptions = new Counter({
+    name: 'http_request_exceptions_total',
+    help: 'Total number of HTTP requests which resulted in an exception',
+    labelNames,
+    registers: [theirs],
+  });
+  const progress = new Gauge({
+    name: 'http_requests_in_progress',
+    help: 'Number of HTTP requests in progress',
+    labelNames: ['method', 'env'],
+    registers: [theirs],
+  });
+  for (const [method, path, status, seconds, exception] of observations) {
+    store.observe(method, path, status, seconds, exception, null);
+    const labels = { method, path, status: String(status), env: 'prod' };
+    hist.observe(labels, seconds);
+    total.inc(labels);
+    if (exception) exceptions.inc(labels);
+    inProgress.cell(method);
+    progress.set({ method, env: 'prod' }, 0);
+  }
+  return { ours, theirs };
+}
+
+const OBSERVATIONS: Array<[string, string, number, number, boolean]> = [
+  ['GET', '/users/:id', 200, 0.003, false],
+  ['GET', '/users/:id', 200, 0.2, false],
+  ['POST', '/users', 201, 0.07, false],
+  ['GET', '/boom', 500, 12, true],
+  ['GET', '/q"uote\\back\nline', 404, 0.1, false],
+  ['GET', '/users/:id', 200, 0.1 + 0.2, false],
+];
+
+describe('exposition', () => {
+  it('renders the default families byte-identical to prom-client (text format)', async () => {
+    const { ours, theirs } = twinRegistries(OBSERVATIONS);
+    const { body, contentType } = await generateMetrics(ours);
+    expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(body).toBe(await theirs.metrics());
+    // prom-client's own renderer reads our families too.
+    expect(await ours.metrics()).toBe(body);
+  });
+
+  it('renders OpenMetrics byte-identical to prom-client', async () => {
+    const { ours, theirs } = twinRegistries(OBSERVATIONS, OPENMETRICS_CONTENT_TYPE);
+    const { body, contentType } = await generateMetrics(ours, { accept: 'application/openmetrics-text; version=1.0.0' });
+    expect(contentType).toBe(OPENMETRICS_CONTENT_TYPE);
+    expect(body).toBe(await theirs.metrics());
+    expect(body.endsWith('# EOF\n')).toBe(true);
+  });
+
+  it('renders foreign metrics, registry default labels and summaries like prom-client', async () => {
+    const build = () => {
+      const registry = new Registry();
+      registry.setDefaultLabels({ app: 'shop' });
+      const c = new Counter({ name: 'jobs_total', help: 'Jobs\nwith "newline"', labelNames: ['kind'], registers: [registry] });
+      c.inc({ kind: 'a\\b' }, 3);
+      const s = new Summary({ name: 'sizes', help: 'Sizes', registers: [registry] });
+      s.observe(3);
+      s.observe(5);
+      new Gauge({ name: 'idle', help: 'Idle', registers: [registry] }).set(Number.NaN);
+      return registry;
+    };
+    const registry = build();
+    const { store } = registerRequestFamilies(registry, 'x_', 'path', [], [], [0.1, 1], true, 10);
+    store.observe('GET', '/a', 200, 0.5, false, null);
+    const reference = build();
+    const hist = new Histogram({ name: 'x_http_request_duration_seconds', help: 'Duration of HTTP requests in seconds', labelNames: ['method', 'path', 'status'], buckets: [0.1, 1], registers: [reference] });
+    hist.observe({ method: 'GET', path: '/a', status: '200' }, 0.5);
+    new Counter({ name: 'x_http_request_total', help: 'Total number of HTTP requests', labelNames: ['method', 'path', 'status'], registers: [reference] }).inc({ method: 'GET', path: '/a', status: '200' });
+    new Counter({ name: 'x_http_request_exceptions_total', help: 'Total number of HTTP requests which resulted in an exception', labelNames: ['method', 'path', 'status'], registers: [reference] });
+    new Gauge({ name: 'x_http_requests_in_progress', help: 'Number of HTTP requests in progress', labelNames: ['method'], registers: [reference] });
+    expect((await generateMetrics(registry)).body).toBe(await reference.metrics());
+  });
+
+  it('filters families by name', async () => {
+    const { ours } = twinRegistries(OBSERVATIONS);
+    const { body } = await generateMetrics(ours, { names: ['http_request_total'] });
+    expect(body.startsWith('# HELP http_request_total ')).toBe(true);
+    expect(body).not.toContain('http_request_duration_seconds');
+  });
+
+  it('reads name[] from a query string', () => {
+    expect(requestedNames('/metrics?name[]=a&name[]=b')).toEqual(['a', 'b']);
+    expect(requestedNames('/metrics?name%5B%5D=a')).toEqual(['a']);
+    expect(requestedNames('/metrics')).toBeUndefined();
+  });
+});
+
+describe('series store', () => {
+  it('keeps at most seriesLimit route values and folds the rest into <overflow>', () => {
+    const registry = new Registry();
+    const { store } = registerRequestFamilies(registry, '', 'url', [], [], DEFAULT_BUCKETS, true, 2);
+    for (let i = 0; i < 100; i++) store.observe('GET', `/u/${i}`, 200, 0.01, false, null);
+    expect(store.routeCount).toBe(3);
+    expect(store.series.map((s) => s.labels.url)).toEqual(['/u/0', '/u/1', '<overflow>']);
+    expect(store.series[2]?.count).toBe(98);
+  });
+
+  it('refuses a second layout under the same names', () => {
+    const registry = new Registry();
+    registerRequestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10);
+    expect(() => registerRequestFamilies(registry, '', 'endpoint', [], [], DEFAULT_BUCKETS, true, 10)).toThrow(TypeError);
+    const again = registerRequestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10);
+    expect(again.store.routeLabelName).toBe('path');
+  });
+});
