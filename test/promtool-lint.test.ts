@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { metrics } from '@prom-http/express';
+import fastifyMetrics from '@prom-http/fastify';
 import express from 'express';
 import Fastify from 'fastify';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { metrics } from '@prom-http/express';
-import fastifyMetrics from '@prom-http/fastify';
 
 const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
 if (!hasPromtool && process.env.CI) throw new Error('promtool is missing: .ci/run installs the Debian package prometheus');
@@ -24,8 +24,13 @@ describe.skipIf(!hasPromtool)('promtool check metrics', () => {
     app.get('/boom', async () => {
       throw new Error('boom');
     });
-    const counter = app.metrics.counter('user_reads_total', 'Reads by user', { labels: { user: (req) => (req.params as { id: string }).id } });
-    app.get('/reads/:id', counter(async () => ({})));
+    const counter = app.metrics.counter('user_reads_total', 'Reads by user', {
+      labels: { user: (req) => (req.params as { id: string }).id },
+    });
+    app.get(
+      '/reads/:id',
+      counter(async () => ({})),
+    );
     await app.inject('/users/1');
     await app.inject('/boom');
     await app.inject('/reads/3');

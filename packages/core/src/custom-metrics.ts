@@ -118,13 +118,7 @@ export class CustomMetric<Req, Res> {
 }
 
 /** The metric already registered under `name` when its type and label names match; a TypeError otherwise. */
-export function reuseOrCreate<M>(
-  registry: Registry,
-  type: string,
-  name: string,
-  labelNames: readonly string[],
-  create: () => M,
-): M {
+export function reuseOrCreate<M>(registry: Registry, type: string, name: string, labelNames: readonly string[], create: () => M): M {
   const existing = registry.getSingleMetric(name) as unknown as { type?: string; labelNames?: readonly string[] } | undefined;
   if (existing === undefined) return create();
   const sameLabels =

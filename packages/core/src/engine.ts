@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import promClient, { Counter, Gauge, type Registry } from 'prom-client';
-import { CustomMetric, type CustomKind, reuseOrCreate } from './custom-metrics.js';
+import { type CustomKind, CustomMetric, reuseOrCreate } from './custom-metrics.js';
 import { answerScrape, generateMetrics, type ScrapeRequest, type ScrapeResponse, UNAUTHORIZED } from './exposition.js';
 import { startHttpServer } from './metrics-server.js';
 import { labelString, type ResolvedOptions, resolveOptions } from './options.js';
@@ -247,7 +247,8 @@ export class PromHttp<Req, Res> {
   /** These wrappers apply to every recorded request. */
   registerDefault(...metrics: Array<CustomMetric<Req, Res>>): void {
     for (const metric of metrics) {
-      if (!(metric instanceof CustomMetric)) throw new TypeError('prom-http: registerDefault takes wrappers made by counter(), gauge(), summary() or histogram()');
+      if (!(metric instanceof CustomMetric))
+        throw new TypeError('prom-http: registerDefault takes wrappers made by counter(), gauge(), summary() or histogram()');
       this.defaultWrappers.push(metric);
     }
   }

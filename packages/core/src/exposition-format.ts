@@ -68,11 +68,7 @@ export function registryDefaultLabels(registry: Registry): Record<string, string
 }
 
 /** Renders one family exactly as prom-client's `Registry#getMetricsAsString` does (minus the registry's counter renaming). */
-export function renderFamily(
-  data: FamilyData,
-  defaultLabels: Record<string, string | number> | null,
-  openMetrics: boolean,
-): string {
+export function renderFamily(data: FamilyData, defaultLabels: Record<string, string | number> | null, openMetrics: boolean): string {
   const isCounter = data.type === 'counter';
   const baseName = escapeString(openMetrics && isCounter ? data.name.replace(/_total$/, '') : data.name);
   let out = familyHeader(data.name, data.help, data.type, openMetrics);

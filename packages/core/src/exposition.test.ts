@@ -6,8 +6,8 @@ import { registerRequestFamilies } from './request-metrics.js';
 
 /** Fills our families and prom-client metrics of the same names with the same observations. */
 function twinRegistries(observations: Array<[string, string, number, number, boolean]>, contentType?: string) {
-  const ours = new Registry(contentType as never);
-  const theirs = new Registry(contentType as never);
+  const ours: Registry = new (Registry as unknown as new (t?: string) => Registry)(contentType);
+  const theirs: Registry = new (Registry as unknown as new (t?: string) => Registry)(contentType);
   const { store, inProgress } = registerRequestFamilies(ours, '', 'path', [['env', 'prod']], [], DEFAULT_BUCKETS, true, 10_000);
   const labelNames = ['method', 'path', 'status', 'env'];
   const hist = new Histogram({
@@ -85,11 +85,32 @@ describe('exposition', () => {
     const { store } = registerRequestFamilies(registry, 'x_', 'path', [], [], [0.1, 1], true, 10);
     store.observe('GET', '/a', 200, 0.5, false, null);
     const reference = build();
-    const hist = new Histogram({ name: 'x_http_request_duration_seconds', help: 'Duration of HTTP requests in seconds', labelNames: ['method', 'path', 'status'], buckets: [0.1, 1], registers: [reference] });
+    const hist = new Histogram({
+      name: 'x_http_request_duration_seconds',
+      help: 'Duration of HTTP requests in seconds',
+      labelNames: ['method', 'path', 'status'],
+      buckets: [0.1, 1],
+      registers: [reference],
+    });
     hist.observe({ method: 'GET', path: '/a', status: '200' }, 0.5);
-    new Counter({ name: 'x_http_request_total', help: 'Total number of HTTP requests', labelNames: ['method', 'path', 'status'], registers: [reference] }).inc({ method: 'GET', path: '/a', status: '200' });
-    new Counter({ name: 'x_http_request_exceptions_total', help: 'Total number of HTTP requests which resulted in an exception', labelNames: ['method', 'path', 'status'], registers: [reference] });
-    new Gauge({ name: 'x_http_requests_in_progress', help: 'Number of HTTP requests in progress', labelNames: ['method'], registers: [reference] });
+    new Counter({
+      name: 'x_http_request_total',
+      help: 'Total number of HTTP requests',
+      labelNames: ['method', 'path', 'status'],
+      registers: [reference],
+    }).inc({ method: 'GET', path: '/a', status: '200' });
+    new Counter({
+      name: 'x_http_request_exceptions_total',
+      help: 'Total number of HTTP requests which resulted in an exception',
+      labelNames: ['method', 'path', 'status'],
+      registers: [reference],
+    });
+    new Gauge({
+      name: 'x_http_requests_in_progress',
+      help: 'Number of HTTP requests in progress',
+      labelNames: ['method'],
+      registers: [reference],
+    });
     expect((await generateMetrics(registry)).body).toBe(await reference.metrics());
   });
 

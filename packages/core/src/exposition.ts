@@ -1,13 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Registry } from 'prom-client';
-import {
-  type FamilyData,
-  type FastFamily,
-  kFastRender,
-  registryDefaultLabels,
-  renderFamily,
-} from './exposition-format.js';
+import { type FamilyData, type FastFamily, kFastRender, registryDefaultLabels, renderFamily } from './exposition-format.js';
 import type { Exposition, GenerateOptions } from './types.js';
 
 const gzip = promisify(gzipCallback);
@@ -17,7 +11,7 @@ export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1
 
 /** True when the scrape's Accept header asks for OpenMetrics. */
 export function wantsOpenMetrics(accept: string | undefined): boolean {
-  return accept !== undefined && accept.includes('application/openmetrics-text');
+  return accept?.includes('application/openmetrics-text') === true;
 }
 
 interface RegistryMetric {

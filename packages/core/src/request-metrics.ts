@@ -72,14 +72,7 @@ export class SeriesStore {
   }
 
   /** Records one finished request. `dynamic` holds the per-request default label values (null when none). */
-  observe(
-    method: string,
-    route: string,
-    status: number,
-    seconds: number,
-    exception: boolean,
-    dynamic: string[] | null,
-  ): void {
+  observe(method: string, route: string, status: number, seconds: number, exception: boolean, dynamic: string[] | null): void {
     let byMethod = this.routes.get(route);
     if (byMethod === undefined) {
       if (this.routes.size >= this.seriesLimit) {

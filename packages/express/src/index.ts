@@ -1,4 +1,4 @@
-import { type CustomKind, CustomMetric, PromHttp, type RequestRecord, type RouteReader } from '@prom-http/core';
+import { type CustomKind, type CustomMetric, PromHttp, type RequestRecord, type RouteReader } from '@prom-http/core';
 import type { Application, NextFunction, Request, Response } from 'express';
 import { requestError, tapErrors } from './error-tap.js';
 import { endpointName, routeTemplate } from './route-template.js';
@@ -142,13 +142,15 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
       engine.registerDefault(
         ...ws.map((w) => {
           const metric = wrappers.get(w);
-          if (metric === undefined) throw new TypeError('prom-http: registerDefault takes wrappers made by counter(), gauge(), summary() or histogram()');
+          if (metric === undefined)
+            throw new TypeError('prom-http: registerDefault takes wrappers made by counter(), gauge(), summary() or histogram()');
           return metric;
         }),
       );
     },
     registerEndpoint(path: string, app?: Application) {
-      if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`prom-http: registerEndpoint path must start with "/", got ${path}`);
+      if (typeof path !== 'string' || !path.startsWith('/'))
+        throw new TypeError(`prom-http: registerEndpoint path must start with "/", got ${path}`);
       // Served (and never recorded) by this middleware wherever it runs; `app` may be one it does not run in.
       endpoints.add(path);
       if (app !== undefined) app.all(path, serveMetrics);

@@ -1,7 +1,6 @@
-import type { Exposition, GenerateOptions, HttpServerOptions, LabelValue, MetricsOptions } from '@prom-http/core';
-import type { CustomMetricOptions } from '@prom-http/core';
-import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Server } from 'node:http';
+import type { CustomMetricOptions, Exposition, GenerateOptions, HttpServerOptions, LabelValue, MetricsOptions } from '@prom-http/core';
+import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Gauge, Registry } from 'prom-client';
 
 /** Options of {@link metrics}: the same names as in every prom-http adapter. */

@@ -103,9 +103,18 @@ describe('fastify custom metrics', () => {
     expect(() => app.metrics.gauge('reads_total', 'Reads', { labels: { kind: 'a' } })).toThrow(/reads_total/);
     expect(() => app.metrics.counter('reads_total', 'Reads', { labels: { other: 'a' } })).toThrow(TypeError);
     expect(() => app.metrics.counter('bad-name', 'x')).toThrow(/name/);
-    app.get('/a', a(async () => 'a'));
-    app.get('/b', b(async () => 'b'));
-    app.get('/a2', a(async () => 'a2'));
+    app.get(
+      '/a',
+      a(async () => 'a'),
+    );
+    app.get(
+      '/b',
+      b(async () => 'b'),
+    );
+    app.get(
+      '/a2',
+      a(async () => 'a2'),
+    );
     await app.ready();
     await app.inject('/a');
     await app.inject('/a2');
@@ -125,7 +134,10 @@ describe('fastify custom metrics', () => {
         },
       },
     });
-    app.get('/broken', broken(async () => 'fine'));
+    app.get(
+      '/broken',
+      broken(async () => 'fine'),
+    );
     await app.ready();
     const res1 = await app.inject('/broken');
     const res2 = await app.inject('/broken');
@@ -165,7 +177,10 @@ describe('fastify custom metrics', () => {
   it('excludeUserDefaults: false keeps custom metrics on excluded paths', async () => {
     const { app } = await build({ excludedPaths: '/health', excludeUserDefaults: false });
     const c = app.metrics.counter('health_total', 'Health checks');
-    app.get('/health', c(async () => 'ok'));
+    app.get(
+      '/health',
+      c(async () => 'ok'),
+    );
     await app.ready();
     await app.inject('/health');
     const text = await scrape(app);
@@ -175,7 +190,9 @@ describe('fastify custom metrics', () => {
 
   it('a label reading the reply sees the status of a client that went away (499)', async () => {
     const { app } = await build();
-    const c = app.metrics.counter('slow_total', 'Slow', { labels: { status: (_r, reply) => reply.raw.writableEnded ? reply.statusCode : 499 } });
+    const c = app.metrics.counter('slow_total', 'Slow', {
+      labels: { status: (_r, reply) => (reply.raw.writableEnded ? reply.statusCode : 499) },
+    });
     let release: () => void = () => {};
     app.get(
       '/slow',

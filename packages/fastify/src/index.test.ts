@@ -1,4 +1,3 @@
-
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
@@ -6,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import Fastify4 from 'fastify4';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseExposition, sampleValue, samples } from '../../../test/helpers/exposition.js';
+import { parseExposition, samples, sampleValue } from '../../../test/helpers/exposition.js';
 import fastifyMetrics, { fastifyMetrics as named } from './index.js';
 
 let apps: FastifyInstance[] = [];
@@ -34,7 +33,7 @@ async function build(options: Record<string, unknown> = {}, routes?: (app: Fasti
     const error = Object.assign(new Error('nope'), { statusCode: 418 });
     return reply.send(error);
   });
-  app.setErrorHandler((error, _req, reply) => {
+  app.setErrorHandler((error: Error, _req, reply) => {
     if (error.message === 'handled') return reply.code(200).send({ handled: true });
     return reply.code((error as { statusCode?: number }).statusCode ?? 500).send({ error: error.message });
   });
@@ -236,7 +235,9 @@ describe('fastify plugin: endpoint', () => {
   });
 
   it('authorize: 401 without metrics, 200 with', async () => {
-    const { app } = await build({ authorize: async (req: { headers: Record<string, string> }) => req.headers.authorization === 'Bearer s3cret' });
+    const { app } = await build({
+      authorize: async (req: { headers: Record<string, string> }) => req.headers.authorization === 'Bearer s3cret',
+    });
     const denied = await app.inject('/metrics');
     expect(denied.statusCode).toBe(401);
     expect(denied.body).not.toContain('http_request');
@@ -360,6 +361,3 @@ describe('fastify 4', () => {
     expect(sampleValue(await scrape(app), 'http_request_total', { path: '/users/:id', status: '200' })).toBe(1);
   });
 });
-
-
-

@@ -90,11 +90,14 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
     done();
   });
 
-  fastify.addHook('onError', function promHttpOnError(_request: FastifyRequest, reply: FastifyReply, error: FastifyError, done: () => void) {
-    const record = (reply.raw as Raw)[kRecord];
-    if (record !== undefined) engine.noteError(record, error);
-    done();
-  });
+  fastify.addHook(
+    'onError',
+    function promHttpOnError(_request: FastifyRequest, reply: FastifyReply, error: FastifyError, done: () => void) {
+      const record = (reply.raw as Raw)[kRecord];
+      if (record !== undefined) engine.noteError(record, error);
+      done();
+    },
+  );
 
   function route(app: FastifyInstance, path: string): void {
     if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`prom-http: endpoint path must start with "/", got ${path}`);
@@ -160,7 +163,8 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
       engine.registerDefault(
         ...ws.map((w) => {
           const metric = wrappers.get(w);
-          if (metric === undefined) throw new TypeError('prom-http: registerDefault takes wrappers made by counter(), gauge(), summary() or histogram()');
+          if (metric === undefined)
+            throw new TypeError('prom-http: registerDefault takes wrappers made by counter(), gauge(), summary() or histogram()');
           return metric;
         }),
       );

@@ -1,12 +1,5 @@
 import type { Server } from 'node:http';
-import type {
-  CustomMetricOptions,
-  Exposition,
-  GenerateOptions,
-  HttpServerOptions,
-  LabelValue,
-  MetricsOptions,
-} from '@prom-http/core';
+import type { CustomMetricOptions, Exposition, GenerateOptions, HttpServerOptions, LabelValue, MetricsOptions } from '@prom-http/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { Gauge, Registry } from 'prom-client';
 
