@@ -101,7 +101,12 @@ export function splitLabels<Req, Res>(
     assertLabelName(option, name);
     if (typeof value === 'function') {
       dynamicLabels.push([name, value as LabelFunction<Req, Res>]);
-    } else if (value === null || value === undefined || ['string', 'number', 'boolean'].includes(typeof value)) {
+    } else if (
+      value === null ||
+      value === undefined ||
+      ['string', 'number', 'boolean', 'bigint'].includes(typeof value) ||
+      Array.isArray(value)
+    ) {
       staticLabels.push([name, labelString(value as LabelValue)]);
     } else {
       fail(option, `label "${name}" must be a string, number or function, got ${describe(value)}`);

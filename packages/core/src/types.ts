@@ -1,7 +1,10 @@
 import type { Registry } from 'prom-client';
 
-/** What a label function may return: numbers become strings, `null`/`undefined` become `""`. */
-export type LabelValue = string | number | boolean | null | undefined;
+/**
+ * What a label function may return: numbers become strings, `null`/`undefined` become `""`, an array (Express 5
+ * types a route parameter as `string | string[]`) its elements joined with `,`.
+ */
+export type LabelValue = string | number | boolean | bigint | readonly string[] | null | undefined;
 
 /** A label value computed per request from the framework's request and response objects. */
 export type LabelFunction<Req, Res> = (req: Req, res: Res) => LabelValue;
