@@ -1,0 +1,369 @@
+import { createServer, type Server } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
+import express5 from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import express4 from 'express4';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { endpointName, routeTemplate, walkCount } from './route-template.js';
+
+type Express = typeof express5;
+type App = ReturnType<Express>;
+
+interface Labels {
+  status: number;
+  template: string | undefined;
+  endpoint: string | undefined;
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+});
+
+/** A test app whose first middleware reads both labels when the response has finished, as the adapter does. */
+function harness(express: Express) {
+  const app = express();
+  const seen: Omit<Labels, 'status'>[] = [];
+  app.use(function recordLabels(req: Request, res: Response, next: NextFunction) {
+    res.on('finish', function readLabels() {
+      seen.push({ template: routeTemplate(req), endpoint: endpointName(req) });
+    });
+    next();
+  });
+  let server: Server | undefined;
+  async function hit(path: string, method: 'get' | 'post' | 'head' | 'delete' = 'get'): Promise<Labels> {
+    if (server === undefined) {
+      const listening = createServer(app);
+      servers.push(listening);
+      await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+      server = listening;
+    }
+    const before = seen.length;
+    const res = await request(server)[method](path);
+    while (seen.length === before) await delay(1);
+    const labels = seen[before];
+    if (labels === undefined) throw new Error('no labels recorded');
+    return { status: res.status, ...labels };
+  }
+  return { app, hit };
+}
+
+function ok(req: Request, res: Response) {
+  res.json(req.params);
+}
+
+describe.each([
+  ['Express 5', express5],
+  ['Express 4', express4 as unknown as Express],
+])('%s', (_name, express) => {
+  it('labels a plain route and a route with params by their templates', async () => {
+    const { app, hit } = harness(express);
+    app.get('/health', function health(_req, res) {
+      res.send('ok');
+    });
+    app.get('/users/:id', ok);
+    expect(await hit('/health')).toEqual({ status: 200, template: '/health', endpoint: 'health' });
+    expect(await hit('/users/42')).toEqual({ status: 200, template: '/users/:id', endpoint: 'ok' });
+    expect(await hit('/users/43?x=1')).toMatchObject({ template: '/users/:id' });
+  });
+
+  it('joins every router mount prefix: app.use(/api, r); r.use(/users/:uid, s); s.get(/posts/:pid)', async () => {
+    const { app, hit } = harness(express);
+    const r = express.Router();
+    const s = express.Router();
+    s.get('/posts/:pid', ok);
+    r.use('/users/:uid', s);
+    app.use('/api', r);
+    expect(await hit('/api/users/7/posts/9')).toMatchObject({ status: 200, template: '/api/users/:uid/posts/:pid' });
+    expect(await hit('/API/users/8/posts/10/')).toMatchObject({ status: 200, template: '/api/users/:uid/posts/:pid' });
+  });
+
+  it('renders a router root route as the bare prefix and ignores root and trailing-slash mounts', async () => {
+    const { app, hit } = harness(express);
+    const r = express.Router();
+    r.get('/', ok);
+    r.get('/leaf', ok);
+    const root = express.Router();
+    root.get('/plain', ok);
+    const slash = express.Router();
+    slash.get('/slashed/:id', ok);
+    app.use('/api', r);
+    app.use(root);
+    app.use('/', slash);
+    const trailing = express.Router();
+    trailing.get('/leaf', ok);
+    app.use('/trail/', trailing);
+    app.get('/', ok);
+    expect(await hit('/api')).toMatchObject({ status: 200, template: '/api' });
+    expect(await hit('/api/')).toMatchObject({ status: 200, template: '/api' });
+    expect(await hit('/api/leaf')).toMatchObject({ status: 200, template: '/api/leaf' });
+    expect(await hit('/plain')).toMatchObject({ status: 200, template: '/plain' });
+    expect(await hit('/slashed/3')).toMatchObject({ status: 200, template: '/slashed/:id' });
+    expect(await hit('/trail/leaf')).toMatchObject({ status: 200, template: '/trail/leaf' });
+    expect(await hit('/')).toMatchObject({ status: 200, template: '/' });
+  });
+
+  it('labels app.route(path).get().post() per method', async () => {
+    const { app, hit } = harness(express);
+    app
+      .route('/things/:id')
+      .get(function getThing(_req, res) {
+        res.send('got');
+      })
+      .post(function postThing(_req, res) {
+        res.status(201).send('posted');
+      });
+    expect(await hit('/things/1')).toEqual({ status: 200, template: '/things/:id', endpoint: 'getThing' });
+    expect(await hit('/things/1', 'post')).toEqual({ status: 201, template: '/things/:id', endpoint: 'postThing' });
+    // HEAD runs the GET handler when the route has no HEAD of its own.
+    expect(await hit('/things/1', 'head')).toEqual({ status: 200, template: '/things/:id', endpoint: 'getThing' });
+  });
+
+  it('includes the mount path of a sub-app and of the routers inside it', async () => {
+    const { app, hit } = harness(express);
+    const admin = express();
+    const panel = express.Router();
+    panel.get('/users/:id', ok);
+    admin.use('/panel', panel);
+    admin.get('/stats', function stats(_req, res) {
+      res.send('s');
+    });
+    const deep = express();
+    deep.get('/leaf/:x', ok);
+    admin.use('/deep/:d', deep);
+    app.use('/admin', admin);
+    expect(await hit('/admin/panel/users/5')).toMatchObject({ status: 200, template: '/admin/panel/users/:id' });
+    expect(await hit('/admin/stats')).toEqual({ status: 200, template: '/admin/stats', endpoint: 'stats' });
+    expect(await hit('/admin/deep/1/leaf/2')).toMatchObject({ status: 200, template: '/admin/deep/:d/leaf/:x' });
+  });
+
+  it('gives a router mounted at two prefixes the prefix each request came through', async () => {
+    const { app, hit } = harness(express);
+    const shared = express.Router();
+    shared.get('/items/:id', ok);
+    shared.get('/', ok);
+    app.use('/v1', shared);
+    app.use('/tenants/:tid', shared);
+    app.use(['/a', '/b/:x'], shared);
+    expect(await hit('/v1/items/1')).toMatchObject({ status: 200, template: '/v1/items/:id' });
+    expect(await hit('/tenants/acme/items/1')).toMatchObject({ status: 200, template: '/tenants/:tid/items/:id' });
+    expect(await hit('/v1/items/2')).toMatchObject({ status: 200, template: '/v1/items/:id' });
+    expect(await hit('/tenants/acme')).toMatchObject({ status: 200, template: '/tenants/:tid' });
+    expect(await hit('/b/9/items/3')).toMatchObject({ status: 200, template: '/b/:x/items/:id' });
+    expect(await hit('/a/items/3')).toMatchObject({ status: 200, template: '/a/items/:id' });
+    expect(await hit('/V1/items/4')).toMatchObject({ status: 200, template: '/v1/items/:id' });
+  });
+
+  it('picks the chain inside a sub-app, behind the sub-app mount', async () => {
+    const { app, hit } = harness(express);
+    const admin = express();
+    const shared = express.Router();
+    shared.get('/items', ok);
+    admin.use('/x', shared);
+    admin.use('/y/:y', shared);
+    app.use('/admin/:org', admin);
+    expect(await hit('/admin/o1/y/2/items')).toMatchObject({ status: 200, template: '/admin/:org/y/:y/items' });
+    expect(await hit('/admin/o1/x/items')).toMatchObject({ status: 200, template: '/admin/:org/x/items' });
+  });
+
+  it('labels a mergeParams router by the full template', async () => {
+    const { app, hit } = harness(express);
+    const orders = express.Router({ mergeParams: true });
+    orders.get('/orders/:oid', ok);
+    app.use('/customers/:cid', orders);
+    const res = await hit('/customers/c1/orders/o2');
+    expect(res).toMatchObject({ status: 200, template: '/customers/:cid/orders/:oid', endpoint: 'ok' });
+  });
+
+  it('labels an async handler that responds later', async () => {
+    const { app, hit } = harness(express);
+    const r = express.Router();
+    r.get('/slow/:id', async function slow(_req: Request, res: Response) {
+      await delay(20);
+      res.send('late');
+    });
+    app.use('/api', r);
+    expect(await hit('/api/slow/1')).toEqual({ status: 200, template: '/api/slow/:id', endpoint: 'slow' });
+  });
+
+  it('gives undefined when no route matched', async () => {
+    const { app, hit } = harness(express);
+    app.get('/exists', ok);
+    app.use(function appLevel(req, res, next) {
+      if (req.path === '/static.txt') res.send('file');
+      else next();
+    });
+    expect(await hit('/nope')).toEqual({ status: 404, template: undefined, endpoint: undefined });
+    expect(await hit('/static.txt')).toEqual({ status: 200, template: undefined, endpoint: undefined });
+  });
+
+  it('keeps the route a request matched when a later middleware sends the response', async () => {
+    // Express leaves req.route set after the route calls next(): the label is that route's.
+    const { app, hit } = harness(express);
+    app.get('/pass/:id', function passOn(_req, _res, next) {
+      next();
+    });
+    app.use(function fallback(_req: Request, res: Response) {
+      res.status(418).send('tea');
+    });
+    expect(await hit('/pass/1')).toEqual({ status: 418, template: '/pass/:id', endpoint: 'passOn' });
+  });
+
+  it('names the endpoint by the final handler for the method, or the template when it is anonymous', async () => {
+    const { app, hit } = harness(express);
+    const r = express.Router();
+    r.get('/anon/:id', (_req, res) => {
+      res.send('a');
+    });
+    r.get(
+      '/multi',
+      function first(_req: Request, _res: Response, next: NextFunction) {
+        next();
+      },
+      function last(_req: Request, res: Response) {
+        res.send('m');
+      },
+    );
+    r.route('/mixed')
+      .get(function getMixed(_req, res) {
+        res.send('g');
+      })
+      .all(function audit(_req, _res, next) {
+        next();
+      })
+      .delete(function deleteMixed(_req, res) {
+        res.send('d');
+      });
+    app.use('/e', r);
+    expect(await hit('/e/anon/1')).toEqual({ status: 200, template: '/e/anon/:id', endpoint: '/e/anon/:id' });
+    expect(await hit('/e/multi')).toEqual({ status: 200, template: '/e/multi', endpoint: 'last' });
+    expect(await hit('/e/mixed')).toEqual({ status: 200, template: '/e/mixed', endpoint: 'audit' });
+    expect(await hit('/e/mixed', 'delete')).toEqual({ status: 200, template: '/e/mixed', endpoint: 'deleteMixed' });
+  });
+
+  it('renders RegExp and array route paths as stable strings', async () => {
+    const { app, hit } = harness(express);
+    const r = express.Router();
+    r.get(/^\/re\/\d+$/, ok);
+    r.get(['/one', '/two/:n'], ok);
+    app.use('/p', r);
+    app.get(/^\/top$/i, ok);
+    expect(await hit('/p/re/12')).toMatchObject({ status: 200, template: '/p/^\\/re\\/\\d+$/' });
+    expect(await hit('/p/one')).toMatchObject({ status: 200, template: '/p/one,/two/:n' });
+    expect(await hit('/p/two/2')).toMatchObject({ status: 200, template: '/p/one,/two/:n' });
+    expect(await hit('/top')).toMatchObject({ status: 200, template: '/^\\/top$/i' });
+  });
+
+  it('labels a router that is only reached through a wrapper function by its own path', async () => {
+    // The mount chain is invisible from the app, so the prefix is unknown; the route path is still bounded.
+    const { app, hit } = harness(express);
+    const hidden = express.Router();
+    hidden.get('/thing/:id', ok);
+    app.use('/wrapped', function lazy(req: Request, res: Response, next: NextFunction) {
+      hidden(req, res, next);
+    });
+    expect(await hit('/wrapped/thing/1')).toMatchObject({ status: 200, template: '/thing/:id' });
+  });
+
+  it('walks the router tree once, not on every request, and again only for a route not seen yet', async () => {
+    const { app, hit } = harness(express);
+    const r = express.Router();
+    r.get('/a/:id', ok);
+    r.get('/b', ok);
+    app.use('/api', r);
+    const start = walkCount();
+    expect(await hit('/api/a/1')).toMatchObject({ template: '/api/a/:id' });
+    expect(walkCount()).toBe(start + 1);
+    expect(await hit('/api/a/2')).toMatchObject({ template: '/api/a/:id' });
+    expect(await hit('/api/b')).toMatchObject({ template: '/api/b' });
+    expect(await hit('/nope')).toMatchObject({ template: undefined });
+    expect(walkCount()).toBe(start + 1);
+    r.get('/c', ok);
+    expect(await hit('/api/c')).toMatchObject({ template: '/api/c' });
+    expect(walkCount()).toBe(start + 2);
+    expect(await hit('/api/c')).toMatchObject({ template: '/api/c' });
+    expect(walkCount()).toBe(start + 2);
+  });
+
+  it('keeps apart the same router used by two different apps', async () => {
+    const shared = express.Router();
+    shared.get('/s', ok);
+    const one = harness(express);
+    one.app.use('/one', shared);
+    const two = harness(express);
+    two.app.use('/two', shared);
+    expect(await one.hit('/one/s')).toMatchObject({ template: '/one/s' });
+    expect(await two.hit('/two/s')).toMatchObject({ template: '/two/s' });
+    expect(await one.hit('/one/s')).toMatchObject({ template: '/one/s' });
+  });
+});
+
+describe('Express 4 mount paths (rebuilt from path-to-regexp 0.1 RegExps)', () => {
+  // Each mount holds a router with `/leaf` and `/`; greedy mounts leave only `/` to the router.
+  it.each([
+    ['/f/:from-:to', '/f/a-b/leaf', '/f/:from-:to/leaf'],
+    ['/file.:ext', '/file.json/leaf', '/file.:ext/leaf'],
+    ['/x/:id(\\d+)', '/x/12/leaf', '/x/:id(\\d+)/leaf'],
+    ['/opt/:v?', '/opt/x/leaf', '/opt/:v?/leaf'],
+    ['/opt/:v?', '/opt', '/opt/:v?'],
+    ['/s/:p*', '/s/a/b', '/s/:p*'],
+    ['/w/*', '/w/x/y', '/w/*'],
+    ['/a.b/:c', '/a.b/1/leaf', '/a.b/:c/leaf'],
+    ['/g/(grp)', '/g/grp/leaf', '/g/(grp)/leaf'],
+    ['/T/:t/', '/t/1/leaf', '/T/:t/leaf'],
+  ])('%s (%s)', async (mount, url, template) => {
+    const { app, hit } = harness(express4 as unknown as Express);
+    const r = express4.Router();
+    r.get('/leaf', ok);
+    r.get('/', ok);
+    app.use(mount, r);
+    expect(await hit(url)).toMatchObject({ status: 200, template });
+  });
+
+  it('renders a RegExp mount as the RegExp', async () => {
+    const { app, hit } = harness(express4 as unknown as Express);
+    const r = express4.Router();
+    r.get('/leaf', ok);
+    app.use(/^\/v\d+/, r);
+    expect(await hit('/v2/leaf')).toMatchObject({ status: 200, template: '/^\\/v\\d+//leaf' });
+  });
+});
+
+describe('Express 5 mount paths', () => {
+  it.each([
+    ['/files{/:name}', '/files/n/leaf', '/files{/:name}/leaf'],
+    ['/files{/:name}', '/files', '/files{/:name}'],
+    ['/any/*splat', '/any/a/b', '/any/*splat'],
+  ])('%s (%s)', async (mount, url, template) => {
+    const { app, hit } = harness(express5);
+    const r = express5.Router();
+    r.get('/leaf', ok);
+    r.get('/', ok);
+    app.use(mount, r);
+    expect(await hit(url)).toMatchObject({ status: 200, template });
+  });
+});
+
+describe('never throws', () => {
+  it('returns undefined for requests without a usable route', () => {
+    const odd = [{}, { route: null }, { route: { stack: 'no' } }, { route: 5 }, Object.create(null)];
+    for (const req of odd) {
+      expect(routeTemplate(req as Request)).toBeUndefined();
+      expect(endpointName(req as Request)).toBeUndefined();
+    }
+  });
+
+  it('falls back to the route path when req.app is not an app, and survives hostile getters', () => {
+    const route = { path: '/r/:id', stack: [{ method: 'get', handle: function named() {} }] };
+    expect(routeTemplate({ route, method: 'GET' } as unknown as Request)).toBe('/r/:id');
+    expect(endpointName({ route, method: 'GET' } as unknown as Request)).toBe('named');
+    const hostile = Object.defineProperty({ route }, 'app', {
+      get() {
+        throw new Error('nope');
+      },
+    });
+    expect(routeTemplate(hostile as unknown as Request)).toBeUndefined();
+    expect(endpointName(hostile as unknown as Request)).toBeUndefined();
+  });
+});
