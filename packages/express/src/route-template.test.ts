@@ -1,14 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import express5 from 'express';
 import type { NextFunction, Request, Response } from 'express';
+import express5 from 'express';
 import express4 from 'express4';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { endpointName, routeTemplate, walkCount } from './route-template.js';
 
 type Express = typeof express5;
-type App = ReturnType<Express>;
 
 interface Labels {
   status: number;

@@ -216,9 +216,9 @@ function collect(router: { stack: unknown[] }, prefix: Step[], found: Map<object
     if (item === null || typeof item !== 'object') continue;
     const layer = item as LayerLike;
     if (isRoute(layer.route)) {
-      let chains = found.get(layer.route);
-      if (chains === undefined) found.set(layer.route, (chains = []));
-      if (chains.length < MAX_CHAINS) chains.push(prefix);
+      const chains = found.get(layer.route);
+      if (chains === undefined) found.set(layer.route, [prefix]);
+      else if (chains.length < MAX_CHAINS) chains.push(prefix);
       continue;
     }
     const child = layer.handle;
@@ -518,7 +518,7 @@ function renderMountPath(path: unknown): string {
   while (end > 0 && path[end - 1] === '/') end--;
   if (end === 0) return '';
   const trimmed = path.slice(0, end);
-  return trimmed.startsWith('/') ? trimmed : '/' + trimmed;
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
 }
 
 function renderRoutePath(path: unknown): string {
@@ -530,12 +530,12 @@ function renderRoutePath(path: unknown): string {
 function joinRoute(prefix: string, path: string): string {
   if (path === '' || path === '/') return prefix === '' ? '/' : prefix;
   if (prefix === '') return path;
-  return path.startsWith('/') ? prefix + path : prefix + '/' + path;
+  return path.startsWith('/') ? prefix + path : `${prefix}/${path}`;
 }
 
 function handlerName(route: RouteLike, method: string): string {
   let wanted = method.toLowerCase();
-  if (wanted === 'head' && !route.methods?.['head']) wanted = 'get';
+  if (wanted === 'head' && !route.methods?.head) wanted = 'get';
   const stack = route.stack;
   for (let i = stack.length - 1; i >= 0; i--) {
     const layer = stack[i] as LayerLike | null | undefined;
