@@ -1,7 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import promClient, { Counter, Gauge, type Registry } from 'prom-client';
 import { type CustomKind, CustomMetric, reuseOrCreate } from './custom-metrics.js';
-import { answerScrape, generateMetrics, type ScrapeRequest, type ScrapeResponse, UNAUTHORIZED } from './exposition.js';
+import {
+  answerScrape,
+  asExposition,
+  type RenderedExposition,
+  renderExposition,
+  type ScrapeRequest,
+  type ScrapeResponse,
+  UNAUTHORIZED,
+} from './exposition.js';
 import { startHttpServer } from './metrics-server.js';
 import { labelString, type ResolvedOptions, resolveOptions } from './options.js';
 import { DEFAULT_METRICS, type InProgressGauge, registerRequestFamilies, type SeriesStore, UNMATCHED } from './request-metrics.js';
@@ -35,7 +43,7 @@ export class PromHttp<Req, Res> {
   private readonly labelErrors: Counter<'metric'>;
   private readonly warned = new Set<string>();
   private readonly defaultWrappers: Array<CustomMetric<Req, Res>> = [];
-  private renderer: (options: GenerateOptions) => Promise<Exposition>;
+  private renderer: (options: GenerateOptions) => Promise<RenderedExposition>;
 
   constructor(options: MetricsOptions<Req, Res> | undefined, routes: RouteReader<Req, Res>) {
     const o = resolveOptions(options);
@@ -99,11 +107,11 @@ export class PromHttp<Req, Res> {
       };
     }
     const registry = o.registry;
-    this.renderer = (opts) => generateMetrics(registry, opts);
+    this.renderer = (opts) => renderExposition(registry, opts);
   }
 
   /** Replaces how scrapes are rendered (cluster aggregation does). */
-  setRenderer(renderer: (options: GenerateOptions) => Promise<Exposition>): void {
+  setRenderer(renderer: (options: GenerateOptions) => Promise<RenderedExposition>): void {
     this.renderer = renderer;
   }
 
@@ -256,8 +264,8 @@ export class PromHttp<Req, Res> {
   // ─── exposition ──────────────────────────────────────────────────────────────────────────────────
 
   /** The exposition of the registry (or of the whole cluster with `cluster: true`). */
-  generateMetrics(options: GenerateOptions = {}): Promise<Exposition> {
-    return this.renderer(options);
+  async generateMetrics(options: GenerateOptions = {}): Promise<Exposition> {
+    return asExposition(await this.renderer(options));
   }
 
   /** Answers a scrape: `authorize`, method check, negotiation, `name[]` filter and gzip. Never rejects. */

@@ -15,12 +15,77 @@ export interface FamilyData {
   aggregator?: string;
 }
 
-/** Renders itself without building prom-client's intermediate objects; see `renderFamily`. */
+/**
+ * Builds an exposition as UTF-8 bytes. Large expositions are made of hundreds of thousands of short pieces:
+ * copying bytes into one buffer is several times faster than concatenating (and then flattening) strings.
+ */
+export class ByteWriter {
+  buf: Buffer;
+  pos = 0;
+  constructor(size = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  private grow(needed: number): void {
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + needed));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** Appends bytes; short ones by a plain loop, which beats a native copy call at these sizes. */
+  bytes(src: Uint8Array): void {
+    const n = src.length;
+    if (this.pos + n > this.buf.length) this.grow(n);
+    const buf = this.buf;
+    let p = this.pos;
+    if (n < 16) {
+      for (let i = 0; i < n; i++) buf[p++] = src[i] as number;
+      this.pos = p;
+    } else {
+      buf.set(src, p);
+      this.pos = p + n;
+    }
+  }
+
+  /** Appends a string as UTF-8. */
+  str(value: string): void {
+    const max = value.length * 3;
+    if (this.pos + max > this.buf.length) this.grow(max);
+    this.pos += this.buf.write(value, this.pos, 'utf8');
+  }
+
+  /** Appends a sample value formatted as prom-client formats it. */
+  value(n: number): void {
+    // Counts are non-negative integers: write their digits without making a string.
+    if (n >= 0 && n <= 0x7fffffff && Number.isInteger(n)) {
+      if (this.pos + 10 > this.buf.length) this.grow(10);
+      const buf = this.buf;
+      if (n < 10) {
+        buf[this.pos++] = 48 + n;
+        return;
+      }
+      let digits = 0;
+      for (let m = n; m > 0; m = (m / 10) | 0) digits++;
+      let p = this.pos + digits;
+      this.pos = p;
+      for (let m = n; m > 0; m = (m / 10) | 0) buf[--p] = 48 + (m % 10);
+      return;
+    }
+    this.str(valueString(n));
+  }
+
+  /** The bytes written so far. */
+  result(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+/** Renders itself straight into bytes, without building prom-client's intermediate objects; see `renderFamily`. */
 export interface FastFamily {
   readonly name: string;
   readonly type: string;
-  /** The family's exposition, byte-identical to what prom-client renders for the same data, without the trailing newline. */
-  render(openMetrics: boolean): string;
+  /** Writes the family's exposition, byte-identical to prom-client's for the same data, without a trailing newline. */
+  renderTo(writer: ByteWriter, openMetrics: boolean): void;
 }
 
 export const kFastRender = Symbol.for('prom-http.fastRender');

@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Registry } from 'prom-client';
-import { type FamilyData, type FastFamily, kFastRender, registryDefaultLabels, renderFamily } from './exposition-format.js';
+import { ByteWriter, type FamilyData, type FastFamily, kFastRender, registryDefaultLabels, renderFamily } from './exposition-format.js';
 import type { Exposition, GenerateOptions } from './types.js';
 
 const gzip = promisify(gzipCallback);
@@ -22,41 +22,60 @@ interface RegistryMetric {
   [kFastRender]?: true;
 }
 
-/** Renders one registry metric; our own families render directly unless registry default labels apply. */
-async function renderMetric(
-  metric: RegistryMetric,
-  defaultLabels: Record<string, string | number> | null,
-  openMetrics: boolean,
-): Promise<string> {
-  if (metric[kFastRender] && defaultLabels === null) return (metric as unknown as FastFamily).render(openMetrics);
-  const data = typeof metric.getForPromString === 'function' ? await metric.getForPromString() : await metric.get();
-  return renderFamily(data, defaultLabels, openMetrics);
+/** An exposition as the renderer made it: bytes from the fast path, or a string. */
+export interface RenderedExposition {
+  contentType: string;
+  body: string | Buffer;
 }
+
+const TEXT_SEPARATOR = Buffer.from('\n\n');
+const OM_SEPARATOR = Buffer.from('\n');
 
 /**
  * Renders the families of `registries` (in order; a name seen twice is rendered once) as the Prometheus text
- * format, or as OpenMetrics when `accept` asks for it. Byte-identical to prom-client's `registry.metrics()`.
+ * format, or as OpenMetrics when `accept` asks for it, into bytes. Byte-identical to prom-client's
+ * `registry.metrics()`: our own families write themselves directly; any other metric is read through its
+ * `get()` (all of them at once, as prom-client does) and formatted as prom-client formats it.
  */
-export async function generateMetrics(
+export async function renderExposition(
   registries: Registry | readonly Registry[],
   { accept, names }: GenerateOptions = {},
-): Promise<Exposition> {
+): Promise<RenderedExposition> {
   const openMetrics = wantsOpenMetrics(accept);
   const wanted = names && names.length > 0 ? new Set(names) : null;
-  const parts: Array<Promise<string>> = [];
+  const parts: Array<{ metric: RegistryMetric; fast: boolean; defaultLabels: Record<string, string | number> | null }> = [];
   const seen = new Set<string>();
   for (const registry of Array.isArray(registries) ? registries : [registries as Registry]) {
     const defaultLabels = registryDefaultLabels(registry);
     for (const metric of registry.getMetricsAsArray() as unknown as RegistryMetric[]) {
       if (seen.has(metric.name) || (wanted !== null && !wanted.has(metric.name))) continue;
       seen.add(metric.name);
-      parts.push(renderMetric(metric, defaultLabels, openMetrics));
+      parts.push({ metric, fast: metric[kFastRender] === true && defaultLabels === null, defaultLabels });
     }
   }
-  const rendered = await Promise.all(parts);
-  return openMetrics
-    ? { contentType: OPENMETRICS_CONTENT_TYPE, body: `${rendered.join('\n')}\n# EOF\n` }
-    : { contentType: PROMETHEUS_CONTENT_TYPE, body: `${rendered.join('\n\n')}\n` };
+  const data = await Promise.all(
+    parts.map(({ metric, fast }) =>
+      fast ? null : typeof metric.getForPromString === 'function' ? metric.getForPromString() : metric.get(),
+    ),
+  );
+  const w = new ByteWriter();
+  parts.forEach(({ metric, fast, defaultLabels }, i) => {
+    if (i > 0) w.bytes(openMetrics ? OM_SEPARATOR : TEXT_SEPARATOR);
+    if (fast) (metric as unknown as FastFamily).renderTo(w, openMetrics);
+    else w.str(renderFamily(data[i] as FamilyData, defaultLabels, openMetrics));
+  });
+  w.str(openMetrics ? '\n# EOF\n' : '\n');
+  return { contentType: openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, body: w.result() };
+}
+
+/** Like {@link renderExposition}, with the body as a string. */
+export async function generateMetrics(registries: Registry | readonly Registry[], options: GenerateOptions = {}): Promise<Exposition> {
+  return asExposition(await renderExposition(registries, options));
+}
+
+/** A rendered exposition with its body as a string. */
+export function asExposition({ contentType, body }: RenderedExposition): Exposition {
+  return { contentType, body: typeof body === 'string' ? body : body.toString('utf8') };
 }
 
 /** What a scrape asked for, as every adapter and the standalone server can read it. */
@@ -99,7 +118,7 @@ function acceptsGzip(acceptEncoding: string | undefined): boolean {
 /** Answers a scrape: 405 for methods other than GET and HEAD, else the exposition, gzipped when accepted. */
 export async function answerScrape(
   request: ScrapeRequest,
-  render: (options: GenerateOptions) => Promise<Exposition>,
+  render: (options: GenerateOptions) => Promise<RenderedExposition>,
 ): Promise<ScrapeResponse> {
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     return { status: 405, headers: { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }, body: 'Method Not Allowed\n' };

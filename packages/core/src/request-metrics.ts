@@ -1,5 +1,6 @@
 import { type Registry, Summary } from 'prom-client';
 import {
+  type ByteWriter,
   escapeLabelValue,
   type FamilyData,
   type FastFamily,
@@ -42,7 +43,10 @@ export class Series {
     bucketCount: number,
   ) {
     this.counts = new Float64Array(bucketCount);
+    this.textBytes = Buffer.from(`${text}} `);
   }
+  /** `text` followed by `} `, as UTF-8: what every sample line of the series repeats. */
+  readonly textBytes: Buffer;
 }
 
 type StatusMap = Map<number | string, Series>;
@@ -154,7 +158,7 @@ abstract class StoreFamily implements FastFamily {
   get(): Promise<FamilyData> {
     return this.getForPromString();
   }
-  abstract render(openMetrics: boolean): string;
+  abstract renderTo(writer: ByteWriter, openMetrics: boolean): void;
   reset(): void {
     this.store.reset();
   }
@@ -195,21 +199,43 @@ export class DurationHistogram extends StoreFamily {
     return data;
   }
 
-  render(openMetrics: boolean): string {
-    const bucketPrefix = this.bounds.map((b) => `\n${this.name}_bucket{le="${b}",`);
-    const infPrefix = `\n${this.name}_bucket{le="+Inf",`;
-    const sumPrefix = `\n${this.name}_sum{`;
-    const countPrefix = `\n${this.name}_count{`;
-    let out = familyHeader(this.name, this.help, this.type, openMetrics);
-    for (const s of this.store.series) {
-      let acc = 0;
-      for (let i = 0; i < bucketPrefix.length; i++) {
-        acc += s.counts[i] as number;
-        out += `${bucketPrefix[i]}${s.text}} ${acc}`;
-      }
-      out += `${infPrefix}${s.text}} ${s.count}${sumPrefix}${s.text}} ${valueString(s.sum)}${countPrefix}${s.text}} ${s.count}`;
+  private prefixes: { bucket: Buffer[]; inf: Buffer; sum: Buffer; count: Buffer; name: string } | null = null;
+
+  renderTo(w: ByteWriter, openMetrics: boolean): void {
+    // `name` may be renamed by prom-client's OpenMetrics rendering; the line prefixes follow it.
+    let p = this.prefixes;
+    if (p === null || p.name !== this.name) {
+      const n = this.name;
+      p = {
+        bucket: this.bounds.map((b) => Buffer.from(`\n${n}_bucket{le="${b}",`)),
+        inf: Buffer.from(`\n${n}_bucket{le="+Inf",`),
+        sum: Buffer.from(`\n${n}_sum{`),
+        count: Buffer.from(`\n${n}_count{`),
+        name: n,
+      };
+      this.prefixes = p;
     }
-    return out;
+    w.str(familyHeader(this.name, this.help, this.type, openMetrics));
+    const { bucket, inf, sum, count } = p;
+    for (const s of this.store.series) {
+      const text = s.textBytes;
+      let acc = 0;
+      for (let i = 0; i < bucket.length; i++) {
+        acc += s.counts[i] as number;
+        w.bytes(bucket[i] as Buffer);
+        w.bytes(text);
+        w.value(acc);
+      }
+      w.bytes(inf);
+      w.bytes(text);
+      w.value(s.count);
+      w.bytes(sum);
+      w.bytes(text);
+      w.value(s.sum);
+      w.bytes(count);
+      w.bytes(text);
+      w.value(s.count);
+    }
   }
 }
 
@@ -235,15 +261,16 @@ export class RequestCounter extends StoreFamily {
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
 
-  render(openMetrics: boolean): string {
-    const sample = `\n${openMetrics ? `${this.name.replace(/_total$/, '')}_total` : this.name}{`;
-    let out = familyHeader(this.name, this.help, this.type, openMetrics);
+  renderTo(w: ByteWriter, openMetrics: boolean): void {
+    const sample = Buffer.from(`\n${openMetrics ? `${this.name.replace(/_total$/, '')}_total` : this.name}{`);
+    w.str(familyHeader(this.name, this.help, this.type, openMetrics));
     for (const s of this.store.series) {
       const value = this.exceptions ? s.exceptions : s.count;
       if (this.exceptions && value === 0) continue;
-      out += `${sample}${s.text}} ${value}`;
+      w.bytes(sample);
+      w.bytes(s.textBytes);
+      w.value(value);
     }
-    return out;
   }
 }
 
@@ -289,10 +316,10 @@ export class InProgressGauge implements FastFamily {
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
 
-  render(openMetrics: boolean): string {
+  renderTo(w: ByteWriter, openMetrics: boolean): void {
     let out = familyHeader(this.name, this.help, this.type, openMetrics);
     for (const c of this.cells.values()) out += `\n${this.name}{${c.text}} ${valueString(c.value)}`;
-    return out;
+    w.str(out);
   }
 
   reset(): void {

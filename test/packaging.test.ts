@@ -1,0 +1,48 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// Runs from an example package, as a user's app would: the workspace links resolve to the built packages.
+const cwd = fileURLToPath(new URL('../examples/express-basic/', import.meta.url));
+const built = ['core', 'express', 'fastify'].every((p) => existsSync(new URL(`../packages/${p}/dist/index.js`, import.meta.url)));
+
+function node(args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd, encoding: 'utf8' }).trim();
+}
+
+describe('packaging', () => {
+  it('the packages are built (the test script builds them first)', () => {
+    expect(built).toBe(true);
+  });
+
+  it.runIf(built)('CommonJS: require() gives the same API', () => {
+    const out = node([
+      '-e',
+      `const e = require('@prom-http/express'); const f = require('@prom-http/fastify'); const c = require('@prom-http/core');
+       console.log(JSON.stringify([typeof e.metrics, typeof e.default, typeof f.fastifyMetrics, f.default === f.fastifyMetrics, typeof c.setupClusterPrimary, typeof c.PromHttp, c.VERSION]))`,
+    ]);
+    expect(JSON.parse(out)).toEqual(['function', 'function', 'function', true, 'function', 'function', '0.1.0']);
+  });
+
+  it.runIf(built)('ESM: import gives the same API and a working middleware', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `import { metrics } from '@prom-http/express'; import fastifyMetrics from '@prom-http/fastify';
+       import { Registry } from 'prom-client';
+       const m = metrics({ registry: new Registry(), collectDefaultMetrics: false });
+       const { body } = await m.generateMetrics();
+       console.log(JSON.stringify([typeof fastifyMetrics, body.includes('exporter_info{version="0.1.0"} 1')]));`,
+    ]);
+    expect(JSON.parse(out)).toEqual(['function', true]);
+  });
+
+  it.runIf(built)('ships type declarations for both module systems', () => {
+    for (const p of ['core', 'express', 'fastify']) {
+      for (const f of ['index.d.ts', 'index.d.cts']) {
+        expect(existsSync(new URL(`../packages/${p}/dist/${f}`, import.meta.url))).toBe(true);
+      }
+    }
+  });
+});
