@@ -61,6 +61,15 @@ describe('exposition', () => {
     expect(await ours.metrics()).toBe(body);
   });
 
+  it('writes multi-digit counts and fractional sums exactly as prom-client', async () => {
+    const many: Array<[string, string, number, number, boolean]> = [];
+    for (let i = 0; i < 12_345; i++) many.push(['GET', `/r/${i % 2}`, 200, (i % 97) / 31, i % 11 === 0]);
+    const { ours, theirs } = twinRegistries(many);
+    const { body } = await generateMetrics(ours);
+    expect(body).toMatch(/\} \d{4,}\n/);
+    expect(body).toBe(await theirs.metrics());
+  });
+
   it('renders OpenMetrics byte-identical to prom-client', async () => {
     const { ours, theirs } = twinRegistries(OBSERVATIONS, OPENMETRICS_CONTENT_TYPE);
     const { body, contentType } = await generateMetrics(ours, { accept: 'application/openmetrics-text; version=1.0.0' });
