@@ -46,14 +46,18 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
     engine.finish(record, req, this, this.writableEnded ? this.statusCode : 499);
   }
 
-  /** Starts recording `req` unless it is already tracked; null when nothing is recorded for it. */
-  function track(req: Request, res: Tracked): RequestRecord | null {
-    const known = res[kRecord];
-    if (known !== undefined) return known;
+  /** Starts recording `req`; null when nothing is recorded for it. */
+  function start(req: Request, res: Tracked): RequestRecord | null {
     const record = engine.begin(req, res, req.method, checkExcluded ? pathOf(req.originalUrl ?? req.url) : undefined);
     res[kRecord] = record;
     if (record !== null) res.on('close', onResponseClose);
     return record;
+  }
+
+  /** The record of a request the middleware (or an earlier wrapper) started, else starts it now. */
+  function track(req: Request, res: Tracked): RequestRecord | null {
+    const known = res[kRecord];
+    return known !== undefined ? known : start(req, res);
   }
 
   function serveMetrics(req: Request, res: Response): void {
@@ -76,6 +80,7 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
       return;
     }
     tapErrors(req.app);
+    // track, not start: the same middleware mounted twice on a request's path must record it once.
     track(req, res);
     next();
   } as ExpressMetrics;
