@@ -1,0 +1,111 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sampleValue } from '../test/helpers/exposition.js';
+
+// Each example runs as a user would run it (node on the file, against the built packages) and is checked by
+// what it serves.
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `file` with `env` and resolves once its stdout has printed `ready` (a string or pattern). */
+function run(
+  file: string,
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs = 15_000,
+): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, [here(file)], {
+    env: { ...process.env, HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  child.stderr?.on('data', (d) => {
+    out += d;
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${file} did not get ready: ${out}`)), timeoutMs);
+    const check = () => {
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve({ child, output: () => out });
+      }
+    };
+    child.stdout?.on('data', check);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (!ready.test(out)) reject(new Error(`${file} exited with ${code}: ${out}`));
+    });
+  });
+}
+
+const text = async (url: string, init?: RequestInit) => (await fetch(url, init)).text();
+
+describe('examples', () => {
+  it('separate-port: the app port has no /metrics; the metrics port does', async () => {
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    await run('./separate-port/server.mjs', { PORT: String(port), METRICS_PORT: String(metricsPort) }, /metrics on/);
+    expect((await fetch(`http://127.0.0.1:${port}/api/orders/7`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    const exposition = await text(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(sampleValue(exposition, 'http_request_total', { path: '/api/orders/:id', status: '200' })).toBe(1);
+    expect(sampleValue(exposition, 'http_request_total', { path: '<unmatched>', status: '404' })).toBe(1);
+  });
+
+  it('protected-endpoint: 401 without the token, the metrics with it', async () => {
+    const port = await freePort();
+    await run('./protected-endpoint/server.mjs', { PORT: String(port), METRICS_TOKEN: 'tok' }, /app on/);
+    await fetch(`http://127.0.0.1:${port}/hello/ada`);
+    const denied = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(denied.status).toBe(401);
+    expect(await denied.text()).not.toContain('http_request_total');
+    const allowed = await text(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: 'Bearer tok' } });
+    expect(sampleValue(allowed, 'http_request_total', { path: '/hello/:name' })).toBe(1);
+  });
+
+  it("custom-metrics: the flask exporter's collection example in both apps", async () => {
+    const [expressPort, fastifyPort] = [await freePort(), await freePort()];
+    await run('./custom-metrics/server.mjs', { EXPRESS_PORT: String(expressPort), FASTIFY_PORT: String(fastifyPort) }, /fastify on/);
+    for (const port of [expressPort, fastifyPort]) {
+      await fetch(`http://127.0.0.1:${port}/collection/10002/item/76`);
+      await fetch(`http://127.0.0.1:${port}/ping`);
+      const exposition = await text(`http://127.0.0.1:${port}/metrics`);
+      expect(sampleValue(exposition, 'cnt_collection', { collection: '10002', status: '200' })).toBe(1);
+      expect(sampleValue(exposition, 'http_request_total', { path: '/collection/:collection_id/item/:item_id' })).toBe(1);
+      expect(sampleValue(exposition, 'http_request_total', { path: '/ping' })).toBeUndefined();
+    }
+    const expressText = await text(`http://127.0.0.1:${expressPort}/metrics`);
+    expect(sampleValue(expressText, 'item_seconds_count')).toBe(1);
+    expect(sampleValue(expressText, 'items_in_flight')).toBe(0);
+    expect(sampleValue(expressText, 'app_info', { version: '1.0.0' })).toBe(1);
+    expect(sampleValue(expressText, 'responses_by_status', { status: '200' })).toBe(2);
+  });
+
+  it('demo: starts, serves traffic and stops by itself', async () => {
+    const { child, output } = await run('./demo/demo.mjs', { DEMO_SECONDS: '4' }, /Express app metrics/, 40_000);
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    const match = /sent (\d+) requests; the Express app recorded (\d+)/.exec(output());
+    expect(match).not.toBeNull();
+    expect(Number(match?.[2])).toBeGreaterThan(10);
+  }, 60_000);
+});
