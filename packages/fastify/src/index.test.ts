@@ -155,6 +155,22 @@ describe('fastify plugin: default metrics', () => {
     expect(sampleValue(text, 'fastify_exporter_info', { service: 'api' })).toBe(1);
   });
 
+  it('a default label function that throws drops the observation and counts it; the response is untouched', async () => {
+    const { app } = await build({
+      defaultLabels: {
+        tenant: () => {
+          throw new Error('no tenant');
+        },
+      },
+    });
+    const res = await app.inject('/users/1');
+    expect(res.statusCode).toBe(200);
+    const text = await scrape(app);
+    expect(sampleValue(text, 'exporter_label_errors_total', { metric: 'http_request_total' })).toBe(1);
+    expect(samples(text, 'http_request_total')).toHaveLength(0);
+    expect(sampleValue(text, 'http_requests_in_progress', { method: 'GET' })).toBe(0);
+  });
+
   it('latencyAsHistogram: false records a summary', async () => {
     const { app } = await build({ latencyAsHistogram: false });
     await app.inject('/users/1');
