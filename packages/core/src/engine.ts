@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import promClient, { Counter, Gauge, type Registry } from 'prom-client';
+import { clusterRenderer } from './cluster.js';
 import { type CustomKind, CustomMetric, reuseOrCreate } from './custom-metrics.js';
 import {
   answerScrape,
@@ -107,7 +108,7 @@ export class PromHttp<Req, Res> {
       };
     }
     const registry = o.registry;
-    this.renderer = (opts) => renderExposition(registry, opts);
+    this.renderer = o.cluster ? clusterRenderer(registry) : (opts) => renderExposition(registry, opts);
   }
 
   /** Replaces how scrapes are rendered (cluster aggregation does). */

@@ -1,0 +1,602 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseExposition, type Sample, sampleValue } from '../../../test/helpers/exposition.js';
+import {
+  aggregateFamilies,
+  clusterRenderer,
+  collectFamilies,
+  type Family,
+  fromWire,
+  renderFamilies,
+  setupClusterPrimary,
+  toWire,
+} from './cluster.js';
+import { DEFAULT_BUCKETS } from './options.js';
+import { registerRequestFamilies } from './request-metrics.js';
+
+// ─── aggregation, in process ───────────────────────────────────────────────────────────────────────
+
+/**
+ * The registry of one "worker": our request families and prom-client metrics of every aggregator. Observations
+ * are binary fractions, which any order of summation adds exactly, as prom-client's does.
+ */
+function workerRegistry(seed: number, contentType: string = Registry.PROMETHEUS_CONTENT_TYPE): Registry {
+  const registry = new (Registry as unknown as new (t: string) => Registry)(contentType);
+  const { store, inProgress } = registerRequestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10_000);
+  for (let i = 0; i <= seed; i++) store.observe('GET', `/r/${i % 2}`, 200, 0.125 * (i + 1), i === 1, null);
+  inProgress.cell('GET').value = seed;
+  new Counter({ name: 'jobs_total', help: 'Jobs', labelNames: ['kind'], registers: [registry] }).inc({ kind: `k${seed % 2}` }, seed + 1);
+  new Gauge({ name: 'queue_depth', help: 'Queue depth', registers: [registry] }).set(seed * 2);
+  for (const aggregator of ['max', 'min', 'first', 'average', 'omit'] as const) {
+    new Gauge({ name: `g_${aggregator}`, help: aggregator, aggregator, registers: [registry] }).set(seed + 0.5);
+  }
+  const histogram = new Histogram({
+    name: 'payload_bytes',
+    help: 'Payload',
+    buckets: [10, 100],
+    labelNames: ['route'],
+    registers: [registry],
+  });
+  histogram.observe({ route: 'a' }, 5 * seed);
+  histogram.observe({ route: 'b' }, 50);
+  return registry;
+}
+
+function sumOf(body: string, name: string, labels: Record<string, string> = {}): number {
+  return parseExposition(body)
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((total, s) => total + s.value, 0);
+}
+
+describe('cluster aggregation', () => {
+  it('sums as prom-client AggregatorRegistry does, byte for byte', async () => {
+    const registries = [0, 1, 2].map((seed) => workerRegistry(seed));
+    const ours = aggregateFamilies(await Promise.all(registries.map((r) => collectFamilies([r], null))));
+    const theirs = AggregatorRegistry.aggregate(await Promise.all(registries.map((r) => r.getMetricsAsJSON())));
+    const { contentType, body } = renderFamilies(ours, undefined);
+    expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(body).toBe(await theirs.metrics());
+
+    // seeds 0, 1, 2 observed /r/0 1+1+2 times and /r/1 0+1+1 times.
+    expect(sampleValue(body, 'http_request_total', { path: '/r/0' })).toBe(4);
+    expect(sampleValue(body, 'http_request_total', { path: '/r/1' })).toBe(2);
+    expect(sampleValue(body, 'http_request_exceptions_total', { path: '/r/1' })).toBe(2);
+    expect(sampleValue(body, 'http_request_duration_seconds_count', { path: '/r/0' })).toBe(4);
+    expect(sampleValue(body, 'http_request_duration_seconds_bucket', { path: '/r/0', le: '0.25' })).toBe(3);
+    expect(sampleValue(body, 'http_requests_in_progress', { method: 'GET' })).toBe(3);
+    expect(sampleValue(body, 'jobs_total', { kind: 'k0' })).toBe(4);
+    expect(sampleValue(body, 'jobs_total', { kind: 'k1' })).toBe(2);
+    expect(sampleValue(body, 'queue_depth')).toBe(6);
+    expect(sampleValue(body, 'g_max')).toBe(2.5);
+    expect(sampleValue(body, 'g_min')).toBe(0.5);
+    expect(sampleValue(body, 'g_first')).toBe(0.5);
+    expect(sampleValue(body, 'g_average')).toBe(1.5);
+    expect(sampleValue(body, 'g_omit')).toBeUndefined();
+    expect(sampleValue(body, 'payload_bytes_bucket', { route: 'a', le: '10' })).toBe(3);
+    expect(sampleValue(body, 'payload_bytes_bucket', { route: 'b', le: '100' })).toBe(3);
+    expect(sampleValue(body, 'payload_bytes_sum', { route: 'a' })).toBe(15);
+  });
+
+  it('sums exactly: the total does not depend on order, nor on which workers are retired', () => {
+    const worker = (value: number): Family[] => [
+      { name: 'work_seconds_total', help: 'Work', type: 'counter', aggregator: 'sum', values: [{ value, labels: {} }] },
+    ];
+    const [a, b, c] = [worker(0.1), worker(0.2), worker(0.3)];
+    const value = (families: Family[]) => families[0]?.values[0]?.value;
+    // Left to right, (0.1 + 0.2) + 0.3 is 0.6000000000000001 but (0.1 + 0.3) + 0.2 is 0.6: a total that
+    // went from the first to the second when worker b exits would look like a counter reset.
+    expect(0.1 + 0.2 + 0.3).toBe(0.6000000000000001);
+    expect(value(aggregateFamilies([a, b, c]))).toBe(0.6);
+    const retired = aggregateFamilies([[], b], true);
+    expect(value(aggregateFamilies([a, c, retired]))).toBe(0.6);
+    expect(value(aggregateFamilies([retired, c, a]))).toBe(0.6);
+    const retiredTwo = aggregateFamilies([retired, a], true);
+    expect(value(aggregateFamilies([c, retiredTwo]))).toBe(0.6);
+  });
+
+  it('OpenMetrics: renders as a prom-client OpenMetrics registry does', async () => {
+    // Not compared with AggregatorRegistry here: in OpenMetrics it writes counters as `jobs_total_total`.
+    const registry = workerRegistry(2, Registry.OPENMETRICS_CONTENT_TYPE);
+    const families = aggregateFamilies([await collectFamilies([registry], null)]);
+    registry.removeSingleMetric('g_omit');
+    const { contentType, body } = renderFamilies(families, 'application/openmetrics-text; version=1.0.0');
+    expect(contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    expect(body).toBe(await registry.metrics());
+    expect(body).toContain('# TYPE jobs counter\njobs_total{kind="k0"} 3\n');
+  });
+
+  it('summaries: _sum and _count are summed, each quantile is the largest of the workers (an upper bound)', async () => {
+    const registries = [1, 100].map((scale) => {
+      const registry = new Registry();
+      const summary = new Summary({ name: 'task_seconds', help: 'Task', percentiles: [0.5, 0.9], registers: [registry] });
+      for (let i = 1; i <= 10; i++) summary.observe(i * scale);
+      return registry;
+    });
+    const perWorker = await Promise.all(registries.map((r) => r.metrics()));
+    const { body } = renderFamilies(aggregateFamilies(await Promise.all(registries.map((r) => collectFamilies([r], null)))), undefined);
+    for (const q of ['0.5', '0.9']) {
+      const values = perWorker.map((b) => sampleValue(b, 'task_seconds', { quantile: q }) as number);
+      expect(values[0]).toBeLessThan(values[1] as number);
+      expect(sampleValue(body, 'task_seconds', { quantile: q })).toBe(values[1]);
+    }
+    expect(sampleValue(body, 'task_seconds_sum')).toBe(55 + 5500);
+    expect(sampleValue(body, 'task_seconds_count')).toBe(20);
+  });
+
+  it("honours a summary's explicit aggregator other than the default", async () => {
+    const registries = [2, 4].map((value) => {
+      const registry = new Registry();
+      new Summary({ name: 'avg_seconds', help: 'Avg', percentiles: [0.5], aggregator: 'average', registers: [registry] }).observe(value);
+      return registry;
+    });
+    const { body } = renderFamilies(aggregateFamilies(await Promise.all(registries.map((r) => collectFamilies([r], null)))), undefined);
+    expect(sampleValue(body, 'avg_seconds', { quantile: '0.5' })).toBe(3);
+    expect(sampleValue(body, 'avg_seconds_count')).toBe(1);
+  });
+
+  it('leaves out a family whose type differs from the first one seen under its name', () => {
+    const counter: Family = { name: 'x', help: 'x', type: 'counter', aggregator: 'sum', values: [{ value: 2, labels: {} }] };
+    const gauge: Family = { name: 'x', help: 'x', type: 'gauge', aggregator: 'sum', values: [{ value: 40, labels: {} }] };
+    const sum = aggregateFamilies([[counter], [gauge], [counter]]);
+    expect(sum).toEqual([{ ...counter, values: [{ value: 4, labels: {} }] }]);
+  });
+
+  it('carries NaN and infinities across the IPC channel (JSON)', () => {
+    const family: Family = {
+      name: 'g',
+      help: 'g',
+      type: 'gauge',
+      aggregator: 'sum',
+      values: [
+        { value: Number.NaN, labels: { a: '1' } },
+        { value: Number.POSITIVE_INFINITY, labels: { a: '2' } },
+        { value: Number.NEGATIVE_INFINITY, labels: { a: '3' } },
+        { value: 1.5, labels: { a: '4' } },
+      ],
+    };
+    const back = fromWire(JSON.parse(JSON.stringify(toWire([family]))));
+    expect(back[0]?.values.map((v) => v.value)).toEqual([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1.5]);
+  });
+
+  it('outside a cluster worker, cluster: true renders the process registry as it is', async () => {
+    const registry = workerRegistry(1);
+    const rendered = await clusterRenderer(registry)({});
+    expect(rendered.body.toString()).toBe(await registry.metrics());
+  });
+});
+
+describe('setupClusterPrimary', () => {
+  it('with no worker yet: the primary registry and cluster gauges at 0; also on its own port', async () => {
+    const registry = new Registry();
+    new Counter({ name: 'primary_events_total', help: 'Events', registers: [registry] }).inc(7);
+    const primary = await setupClusterPrimary({ registry, port: 0, host: '127.0.0.1', endpoint: '/cluster-metrics' });
+    try {
+      const { body } = await primary.generateMetrics();
+      expect(sampleValue(body, 'primary_events_total')).toBe(7);
+      expect(sampleValue(body, 'cluster_workers')).toBe(0);
+      expect(sampleValue(body, 'cluster_workers_responding')).toBe(0);
+      const address = primary.server?.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      const response = await fetch(`http://127.0.0.1:${port}/cluster-metrics?name[]=primary_events_total`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe(
+        '# HELP primary_events_total Events\n# TYPE primary_events_total counter\nprimary_events_total 7\n',
+      );
+      await expect(setupClusterPrimary()).rejects.toThrow(/already running/);
+    } finally {
+      await primary.close();
+    }
+  });
+
+  it('rejects bad options naming them, and a taken port', async () => {
+    await expect(setupClusterPrimary({ timout: 5 } as never)).rejects.toThrow(
+      new TypeError('prom-http: setupClusterPrimary has no option "timout"'),
+    );
+    await expect(setupClusterPrimary({ timeout: 0 })).rejects.toThrow(/option "timeout" must be a positive number/);
+    await expect(setupClusterPrimary({ registry: {} as never })).rejects.toThrow(/option "registry"/);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const address = taken.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    try {
+      await expect(setupClusterPrimary({ port, host: '127.0.0.1' })).rejects.toThrow(`port ${port} on 127.0.0.1 is already in use`);
+      // The failed setup left nothing running: a new one starts.
+      const primary = await setupClusterPrimary({ registry: new Registry() });
+      await primary.close();
+    } finally {
+      taken.close();
+    }
+  });
+});
+
+// ─── real node:cluster processes ──────────────────────────────────────────────────────────────────
+
+const ROOT = new URL('../../../', import.meta.url);
+const FIXTURE = fileURLToPath(new URL('./fixtures/cluster-app.mjs', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('examples/cluster/server.mjs', ROOT));
+
+/** The cluster runs in child processes, which load the built packages: fail clearly when they are not built. */
+function assertBuilt(): void {
+  const missing = ['core', 'express', 'fastify'].filter((p) => !existsSync(new URL(`packages/${p}/dist/index.js`, ROOT)));
+  if (missing.length > 0) {
+    throw new Error(
+      `the cluster tests run the built packages in child processes, and packages/{${missing.join(',')}}/dist is missing: run \`pnpm -r --filter './packages/*' run build\` first`,
+    );
+  }
+  if (!readFileSync(new URL('packages/core/dist/index.js', ROOT), 'utf8').includes('setupClusterPrimary')) {
+    throw new Error("packages/core/dist predates the cluster support: run `pnpm -r --filter './packages/*' run build` first");
+  }
+}
+
+interface ClusterEvent {
+  event: string;
+  id?: number;
+  pid?: number;
+  port?: number | null;
+  appPort?: number;
+  slot?: number;
+}
+
+/** A process group started by a test: events read from its stdout, killed as a whole. */
+class Spawned {
+  readonly child: ChildProcess;
+  readonly events: ClusterEvent[] = [];
+  output = '';
+  private readonly waiters = new Set<() => void>();
+
+  constructor(script: string, env: Record<string, string>) {
+    // detached: its own process group, so that the workers die with it even when a test fails.
+    this.child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      this.output += `${line}\n`;
+      try {
+        this.events.push(JSON.parse(line) as ClusterEvent);
+      } catch {
+        return;
+      }
+      for (const wake of this.waiters) wake();
+    });
+    this.child.stderr?.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString();
+    });
+  }
+
+  /** The first event (past or future) that passes `test`. */
+  waitFor(test: (e: ClusterEvent) => boolean, what: string, ms = 10_000): Promise<ClusterEvent> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const found = this.events.find(test);
+        if (found === undefined) return false;
+        this.waiters.delete(wake);
+        clearTimeout(timer);
+        resolve(found);
+        return true;
+      };
+      const wake = (): void => {
+        check();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(wake);
+        reject(new Error(`timed out waiting for ${what}; output so far:\n${this.output}`));
+      }, ms);
+      if (!check()) this.waiters.add(wake);
+    });
+  }
+
+  kill(): void {
+    if (this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+interface Running {
+  app: Spawned;
+  primaryPort: number;
+  appPort: number;
+  workers: ClusterEvent[];
+}
+
+async function startCluster(env: Record<string, string>, count = 3): Promise<Running> {
+  const app = new Spawned(FIXTURE, env);
+  try {
+    const primary = await app.waitFor((e) => e.event === 'primary', 'the primary');
+    const workers: ClusterEvent[] = [];
+    for (let id = 1; id <= count; id++) workers.push(await app.waitFor((e) => e.event === 'worker' && e.id === id, `worker ${id}`));
+    return { app, primaryPort: primary.port as number, appPort: primary.appPort as number, workers };
+  } catch (error) {
+    app.kill();
+    throw error;
+  }
+}
+
+async function scrape(port: number, path = '/metrics', headers: Record<string, string> = {}) {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, { headers, signal: AbortSignal.timeout(5000) });
+  return { status: response.status, contentType: response.headers.get('content-type'), body: await response.text() };
+}
+
+/** Sends `n` GET requests, `concurrency` at a time; counts those answered 200 and those that failed. */
+async function load(port: number, n: number, concurrency: number, path = (i: number) => `/items/${i % 7}`) {
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  async function lane(): Promise<void> {
+    while (next < n) {
+      const i = next++;
+      try {
+        // A connection handed to a worker as it is killed can stay open unanswered: do not wait for it forever.
+        const response = await fetch(`http://127.0.0.1:${port}${path(i)}`, { signal: AbortSignal.timeout(3000) });
+        await response.arrayBuffer();
+        if (response.status === 200) ok++;
+        else failed++;
+      } catch {
+        failed++;
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return { ok, failed };
+}
+
+/** Every sample of the counter and histogram families, by name and labels. */
+function monotonicSamples(body: string): Map<string, number> {
+  const families = new Set<string>();
+  for (const m of body.matchAll(/^# TYPE (\S+) (counter|histogram)$/gm)) families.add(m[1] as string);
+  const out = new Map<string, number>();
+  for (const s of parseExposition(body)) {
+    const family = families.has(s.name) ? s.name : s.name.replace(/_(bucket|sum|count)$/, '');
+    if (families.has(family)) out.set(`${s.name}${JSON.stringify(s.labels)}`, s.value);
+  }
+  return out;
+}
+
+/** Fails when a counter or histogram series of `before` is missing from `after` or went down. */
+function expectNoCounterWentDown(before: Map<string, number>, after: Map<string, number>): void {
+  const wentDown: string[] = [];
+  for (const [key, value] of before) {
+    const now = after.get(key);
+    if (now === undefined || now < value) wentDown.push(`${key}: ${value} → ${now}`);
+  }
+  expect(wentDown).toEqual([]);
+}
+
+const total = (body: string) => sumOf(body, 'http_request_total');
+
+describe('node:cluster: 3 workers (Express, Express, Fastify) with cluster: true', () => {
+  let c: Running;
+  beforeAll(async () => {
+    assertBuilt();
+    c = await startCluster({ FRAMEWORKS: 'express,express,fastify', TIMEOUT: '500' });
+  });
+  afterAll(() => c?.app.kill());
+
+  it('every scrape of any worker, of the shared port and of the primary gives the cluster-wide sum', async () => {
+    const sent = [40, 25, 15];
+    for (const [i, w] of c.workers.entries()) expect((await load(w.port as number, sent[i] as number, 4)).ok).toBe(sent[i]);
+    expect((await load(c.appPort, 120, 12)).ok).toBe(120);
+    for (const port of [...c.workers.map((w) => w.port as number), c.appPort, c.primaryPort]) {
+      const { status, contentType, body } = await scrape(port);
+      expect(status).toBe(200);
+      expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+      expect(total(body)).toBe(200);
+      expect(sumOf(body, 'http_request_duration_seconds_count')).toBe(200);
+      expect(sumOf(body, 'http_request_duration_seconds_bucket', { le: '+Inf' })).toBe(200);
+      expect(sampleValue(body, 'http_requests_in_progress', { method: 'GET' })).toBe(0);
+      expect(sampleValue(body, 'exporter_info', { version: '0.1.0' })).toBe(1);
+      expect(sampleValue(body, 'cluster_workers')).toBe(3);
+      expect(sampleValue(body, 'cluster_workers_responding')).toBe(3);
+      // The primary's own registry is in the sum.
+      expect(sampleValue(body, 'fixture_primary_forks_total')).toBe(3);
+      // prom-client's process metrics keep their own aggregators: 'first' for the version, 'omit' for the start time.
+      expect(sumOf(body, 'nodejs_version_info')).toBe(1);
+      expect(sampleValue(body, 'process_start_time_seconds')).toBeUndefined();
+    }
+  });
+
+  it('under load: each scrape of any worker is within what was sent, none goes back, the last equals it', async () => {
+    const before = total((await scrape(c.primaryPort)).body);
+    const ports = [...c.workers.map((w) => w.port as number), c.appPort];
+    let running = true;
+    const loading = Promise.all([load(c.appPort, 600, 16), ...c.workers.map((w) => load(w.port as number, 100, 4))]).finally(() => {
+      running = false;
+    });
+    const seen: number[] = [];
+    for (let i = 0; running; i++) {
+      const { status, body } = await scrape(ports[i % ports.length] as number);
+      expect(status).toBe(200);
+      seen.push(total(body));
+    }
+    const results = await loading;
+    const sent = results.reduce((n, r) => n + r.ok, 0);
+    expect(sent).toBe(900);
+    expect(seen.length).toBeGreaterThan(2);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1] as number);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(before + sent);
+    for (const port of ports) expect(total((await scrape(port)).body)).toBe(before + sent);
+  });
+
+  it('serves OpenMetrics on request, and only the families of name[]', async () => {
+    const om = await scrape(c.workers[2]?.port as number, '/metrics', { accept: 'application/openmetrics-text; version=1.0.0' });
+    expect(om.contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    expect(om.body.endsWith('\n# EOF\n')).toBe(true);
+    expect(om.body).toContain('# TYPE http_request counter\n');
+    const filtered = await scrape(c.workers[0]?.port as number, '/metrics?name[]=http_request_total&name[]=cluster_workers_responding');
+    const names = new Set(parseExposition(filtered.body).map((s: Sample) => s.name));
+    expect([...names]).toEqual(['http_request_total', 'cluster_workers_responding']);
+    expect(total(filtered.body)).toBe(total(om.body));
+  });
+
+  it('a hung worker cannot fail a scrape: it is left out in time, its counters stay, the gauge shows it', async () => {
+    const before = await scrape(c.primaryPort);
+    expect(sampleValue(before.body, 'cluster_workers_responding')).toBe(3);
+    const hung = c.workers[2] as ClusterEvent;
+    const blocked = fetch(`http://127.0.0.1:${hung.port}/block?ms=2500`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const port of [c.workers[0]?.port as number, c.primaryPort]) {
+      const start = performance.now();
+      const during = await scrape(port);
+      const elapsed = performance.now() - start;
+      expect(during.status).toBe(200);
+      expect(elapsed).toBeLessThan(500 + 700);
+      expect(sampleValue(during.body, 'cluster_workers')).toBe(3);
+      expect(sampleValue(during.body, 'cluster_workers_responding')).toBe(2);
+      expect(total(during.body)).toBe(total(before.body));
+      expectNoCounterWentDown(monotonicSamples(before.body), monotonicSamples(during.body));
+    }
+    expect((await blocked).status).toBe(200);
+    const after = await scrape(c.workers[1]?.port as number);
+    expect(sampleValue(after.body, 'cluster_workers_responding')).toBe(3);
+    expect(sampleValue(after.body, 'http_request_total', { path: '/block' })).toBe(1);
+    expect(total(after.body)).toBe(total(before.body) + 1);
+  });
+
+  it('a worker whose metrics cannot be collected is left out like a hung one (last test: it stays broken)', async () => {
+    const before = await scrape(c.primaryPort);
+    const faulty = c.workers[1] as ClusterEvent;
+    expect((await fetch(`http://127.0.0.1:${faulty.port}/break-collect`)).status).toBe(200);
+    const start = performance.now();
+    const after = await scrape(faulty.port as number);
+    expect(performance.now() - start).toBeLessThan(500);
+    expect(after.status).toBe(200);
+    expect(sampleValue(after.body, 'cluster_workers')).toBe(3);
+    expect(sampleValue(after.body, 'cluster_workers_responding')).toBe(2);
+    // Its counters count with their last known values, which predate /break-collect.
+    expect(total(after.body)).toBe(total(before.body));
+    expect(sampleValue(after.body, 'http_request_total', { path: '/break-collect' })).toBeUndefined();
+    expectNoCounterWentDown(monotonicSamples(before.body), monotonicSamples(after.body));
+    const warning = 'PromHttpWarning: collecting metrics for the cluster primary failed (fixture collect failure)';
+    for (let tries = 0; tries < 40 && !c.app.output.includes(warning); tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(c.app.output).toContain(warning);
+  });
+});
+
+describe('node:cluster: workers killed mid-run and restarted', () => {
+  let c: Running;
+  beforeAll(async () => {
+    assertBuilt();
+    c = await startCluster({ FRAMEWORKS: 'express,fastify,express', TIMEOUT: '500', RESTART: '1' });
+  });
+  afterAll(() => c?.app.kill());
+
+  it('an exited worker keeps its counters in the sum, its gauges go, a new worker adds to it', async () => {
+    const [w1, w2, w3] = c.workers as [ClusterEvent, ClusterEvent, ClusterEvent];
+    await load(w1.port as number, 30, 3);
+    await load(w2.port as number, 20, 3);
+    await load(w3.port as number, 10, 3);
+    const before = await scrape(c.primaryPort);
+    expect(total(before.body)).toBe(60);
+
+    process.kill(w2.pid as number, 'SIGKILL');
+    await c.app.waitFor((e) => e.event === 'exit' && e.id === w2.id, 'the killed worker to exit');
+    const fresh = await c.app.waitFor((e) => e.event === 'worker' && e.slot === 1 && (e.id as number) > 3, 'its replacement');
+    const after = await scrape(c.primaryPort);
+    expect(total(after.body)).toBe(60);
+    expect(sampleValue(after.body, 'cluster_workers')).toBe(3);
+    expect(sampleValue(after.body, 'cluster_workers_responding')).toBe(3);
+    expectNoCounterWentDown(monotonicSamples(before.body), monotonicSamples(after.body));
+    // A gauge is the live workers' only: three exporter_info gauges at 1 still give max 1.
+    expect(sampleValue(after.body, 'exporter_info', { version: '0.1.0' })).toBe(1);
+
+    expect((await load(fresh.port as number, 7, 2)).ok).toBe(7);
+    expect(total((await scrape(fresh.port as number)).body)).toBe(67);
+  });
+
+  it('under load with a worker killed mid-run, no counter of successive scrapes ever goes down', async () => {
+    const survivor = c.app.events.filter((e) => e.event === 'worker').at(-1) as ClusterEvent;
+    const victim = c.workers[0] as ClusterEvent;
+    let running = true;
+    const loading = load(c.appPort, 1500, 16).finally(() => {
+      running = false;
+    });
+    let previous = monotonicSamples((await scrape(c.primaryPort)).body);
+    const ports = [c.primaryPort, survivor.port as number];
+    let scrapes = 0;
+    let killed = false;
+    const killAt = performance.now() + 300;
+    for (let i = 0; running; i++) {
+      if (!killed && performance.now() >= killAt) {
+        process.kill(victim.pid as number, 'SIGKILL');
+        killed = true;
+      }
+      const { status, body } = await scrape(ports[i % ports.length] as number);
+      expect(status).toBe(200);
+      const current = monotonicSamples(body);
+      expectNoCounterWentDown(previous, current);
+      previous = current;
+      scrapes++;
+    }
+    const { ok } = await loading;
+    expect(killed).toBe(true);
+    expect(scrapes).toBeGreaterThan(3);
+    await c.app.waitFor(
+      (e) => e.event === 'worker' && e.slot === 0 && (e.id as number) > (victim.id as number),
+      'the replacement of the victim',
+    );
+    const last = await scrape(c.primaryPort);
+    expectNoCounterWentDown(previous, monotonicSamples(last.body));
+    expect(sampleValue(last.body, 'cluster_workers')).toBe(3);
+    // Requests the victim answered after its last report are lost with it, but none is counted twice.
+    expect(ok).toBeGreaterThan(0);
+    expect(total(last.body)).toBeLessThanOrEqual(67 + 1500);
+  });
+});
+
+describe('node:cluster without setupClusterPrimary() in the primary', () => {
+  let c: Running;
+  beforeAll(async () => {
+    assertBuilt();
+    c = await startCluster({ FRAMEWORKS: 'express', NO_SETUP: '1' }, 1);
+  });
+  afterAll(() => c?.app.kill());
+
+  it('a worker scrape answers 500 saying what is missing', async () => {
+    const { status, body } = await scrape(c.workers[0]?.port as number);
+    expect(status).toBe(500);
+    expect(body).toBe(
+      'metrics could not be rendered: prom-http: no answer from the cluster primary within 2000 ms; call setupClusterPrimary() in the primary\n',
+    );
+  });
+});
+
+describe('examples/cluster/server.mjs', () => {
+  let app: Spawned | undefined;
+  afterAll(() => app?.kill());
+
+  it('runs a primary and its workers whose /metrics and the primary port give the sum', async () => {
+    assertBuilt();
+    const [port, metricsPort] = await Promise.all([freePort(), freePort()]);
+    app = new Spawned(EXAMPLE, { PORT: String(port), METRICS_PORT: String(metricsPort), HOST: '127.0.0.1', WORKERS: '2' });
+    let workers = 0;
+    for (let tries = 0; workers < 2 && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      workers = await scrape(metricsPort).then(
+        ({ body }) => sampleValue(body, 'cluster_workers') ?? 0,
+        () => 0,
+      );
+    }
+    expect(workers).toBe(2);
+    expect((await load(port, 20, 4, (i) => `/items/${i}`)).ok).toBe(20);
+    expect(total((await scrape(port)).body)).toBe(20);
+    expect(total((await scrape(metricsPort)).body)).toBe(20);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}

@@ -1,0 +1,192 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseExposition, sampleValue } from '../../../test/helpers/exposition.js';
+import { deleteFromGateway, PushgatewayError, pushToGateway } from './pushgateway.js';
+
+const PUSHGATEWAY = '/usr/bin/prometheus-pushgateway';
+const ROOT = new URL('../../../', import.meta.url);
+const JOB_EXAMPLE = fileURLToPath(new URL('examples/pushgateway/job.mjs', ROOT));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+let gateway: ChildProcess | undefined;
+let url = '';
+
+/** What the gateway exposes to Prometheus. */
+async function gatewayMetrics(): Promise<string> {
+  const response = await fetch(`${url}/metrics`);
+  return response.text();
+}
+
+/**
+ * The gateway's metrics once `done` holds of them: it answers a DELETE with 202 Accepted and applies it a moment
+ * later, so what follows a delete is read until it shows (or 3 s have passed).
+ */
+async function gatewayMetricsOnce(done: (body: string) => boolean): Promise<string> {
+  const until = Date.now() + 3000;
+  for (;;) {
+    const body = await gatewayMetrics();
+    if (done(body) || Date.now() > until) return body;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+beforeAll(async () => {
+  if (!existsSync(PUSHGATEWAY))
+    throw new Error(`these tests need the Pushgateway binary at ${PUSHGATEWAY} (Debian: apt-get install prometheus-pushgateway)`);
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  // An empty persistence file keeps everything in memory: nothing outlives the test.
+  gateway = spawn(PUSHGATEWAY, [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file='], { stdio: 'ignore' });
+  for (let tries = 0; ; tries++) {
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (tries > 100) throw new Error(`the Pushgateway did not start on ${url}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+});
+
+afterAll(() => {
+  gateway?.kill('SIGKILL');
+});
+
+describe('pushToGateway / deleteFromGateway against a real Pushgateway', () => {
+  it('pushes a registry into its group, which Prometheus then reads from the gateway; delete removes the group', async () => {
+    const registry = new Registry();
+    new Counter({ name: 'batch_records_total', help: 'Records', labelNames: ['kind'], registers: [registry] }).inc({ kind: 'csv' }, 42);
+    new Gauge({ name: 'batch_last_success_seconds', help: 'Last success', registers: [registry] }).set(1_700_000_000);
+    const histogram = new Histogram({ name: 'batch_step_seconds', help: 'Steps', buckets: [1, 10], registers: [registry] });
+    histogram.observe(0.5);
+    histogram.observe(5);
+    // A value with a slash goes base64-encoded in the URL.
+    const group = { job: 'nightly', instance: 'host-1', shard: 'eu/west' };
+
+    await pushToGateway(`${url}/`, { job: 'nightly', groupings: { instance: 'host-1', shard: 'eu/west' }, registry });
+    const pushed = await gatewayMetrics();
+    expect(sampleValue(pushed, 'batch_records_total', { ...group, kind: 'csv' })).toBe(42);
+    expect(sampleValue(pushed, 'batch_last_success_seconds', group)).toBe(1_700_000_000);
+    expect(sampleValue(pushed, 'batch_step_seconds_bucket', { ...group, le: '1' })).toBe(1);
+    expect(sampleValue(pushed, 'batch_step_seconds_count', group)).toBe(2);
+    expect(sampleValue(pushed, 'batch_step_seconds_sum', group)).toBe(5.5);
+    const pushTime = sampleValue(pushed, 'push_time_seconds', group) as number;
+    expect(Math.abs(pushTime - Date.now() / 1000)).toBeLessThan(60);
+
+    await deleteFromGateway(url, { job: 'nightly', groupings: { instance: 'host-1', shard: 'eu/west' } });
+    const after = await gatewayMetricsOnce((body) => sampleValue(body, 'push_time_seconds', group) === undefined);
+    expect(sampleValue(after, 'batch_records_total', group)).toBeUndefined();
+    expect(sampleValue(after, 'push_time_seconds', group)).toBeUndefined();
+  });
+
+  it("PUT replaces the group's metrics, POST only those of the names pushed", async () => {
+    const first = new Registry();
+    new Gauge({ name: 'step_a', help: 'a', registers: [first] }).set(1);
+    new Gauge({ name: 'step_b', help: 'b', registers: [first] }).set(2);
+    const second = new Registry();
+    new Gauge({ name: 'step_b', help: 'b', registers: [second] }).set(20);
+    const group = { job: 'replace-test' };
+
+    await pushToGateway(url, { job: 'replace-test', registry: first });
+    await pushToGateway(url, { job: 'replace-test', registry: second, method: 'POST' });
+    let body = await gatewayMetrics();
+    expect(sampleValue(body, 'step_a', group)).toBe(1);
+    expect(sampleValue(body, 'step_b', group)).toBe(20);
+
+    await pushToGateway(url, { job: 'replace-test', registry: second });
+    body = await gatewayMetrics();
+    expect(sampleValue(body, 'step_a', group)).toBeUndefined();
+    expect(sampleValue(body, 'step_b', group)).toBe(20);
+    await deleteFromGateway(url, { job: 'replace-test' });
+  });
+
+  it('an error status rejects with the status and the gateway’s answer', async () => {
+    const counter = new Registry();
+    new Counter({ name: 'clash_total', help: 'Clash', registers: [counter] }).inc();
+    const gauge = new Registry();
+    new Gauge({ name: 'clash_total', help: 'Clash', registers: [gauge] }).set(1);
+    await pushToGateway(url, { job: 'clash-a', registry: counter });
+    const target = `${url}/metrics/job/clash-b`;
+    const error = (await pushToGateway(url, { job: 'clash-b', registry: gauge }).catch((e: unknown) => e)) as PushgatewayError;
+    expect(error).toBeInstanceOf(PushgatewayError);
+    expect(error.status).toBe(400);
+    expect(error.url).toBe(target);
+    // The gateway names whichever of the two clashing metrics it meets first.
+    expect(error.body).toMatch(
+      /^pushed metrics are invalid or inconsistent with existing metrics: .*"clash_total".* is not a (COUNTER|GAUGE)$/,
+    );
+    expect(error.message).toBe(`prom-http: the Pushgateway at ${target} answered PUT with 400 Bad Request: ${error.body}`);
+    await deleteFromGateway(url, { job: 'clash-a' });
+    const gone = (body: string) => !parseExposition(body).some((s) => s.name === 'clash_total');
+    expect(gone(await gatewayMetricsOnce(gone))).toBe(true);
+  });
+
+  it('an unreachable gateway rejects naming the URL', async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const error = (await pushToGateway(closed, { job: 'lost', registry: new Registry() }).catch((e: unknown) => e)) as PushgatewayError;
+    expect(error).toBeInstanceOf(PushgatewayError);
+    expect(error.status).toBeUndefined();
+    expect(error.url).toBe(`${closed}/metrics/job/lost`);
+    expect(error.message).toMatch(
+      new RegExp(`^prom-http: cannot reach the Pushgateway at ${closed}/metrics/job/lost \\(PUT\\): .*ECONNREFUSED`),
+    );
+    await expect(deleteFromGateway(`${closed}/gateway/`, { job: 'lost' })).rejects.toThrow(
+      `cannot reach the Pushgateway at ${closed}/gateway/metrics/job/lost (DELETE)`,
+    );
+  });
+
+  it('rejects bad arguments with a TypeError naming them, before any request', async () => {
+    const registry = new Registry();
+    await expect(pushToGateway('not a url', { job: 'j', registry })).rejects.toThrow(TypeError);
+    await expect(pushToGateway('ftp://127.0.0.1', { job: 'j', registry })).rejects.toThrow(/http or https URL/);
+    await expect(pushToGateway(url, { job: '', registry })).rejects.toThrow(/option "job" must be a non-empty string/);
+    await expect(pushToGateway(url, { job: 'j', groupings: { 'bad-name': 'x' }, registry })).rejects.toThrow(
+      /invalid label name "bad-name"/,
+    );
+    await expect(pushToGateway(url, { job: 'j', groupings: { job: 'x' }, registry })).rejects.toThrow(/invalid label name "job"/);
+    await expect(pushToGateway(url, { job: 'j', registry, metod: 'POST' } as never)).rejects.toThrow('pushToGateway has no option "metod"');
+    await expect(pushToGateway(url, { job: 'j', registry, method: 'PATCH' as never })).rejects.toThrow(/"method" must be "PUT" or "POST"/);
+    await expect(deleteFromGateway(url, { job: 'j', registry } as never)).rejects.toThrow('deleteFromGateway has no option "registry"');
+  });
+
+  it('an empty grouping value is pushed as such', async () => {
+    const registry = new Registry();
+    new Gauge({ name: 'empty_label_gauge', help: 'x', registers: [registry] }).set(3);
+    await pushToGateway(url, { job: 'empty-label', groupings: { zone: '' }, registry });
+    const body = await gatewayMetrics();
+    expect(parseExposition(body).find((s) => s.name === 'empty_label_gauge')?.value).toBe(3);
+    await deleteFromGateway(url, { job: 'empty-label', groupings: { zone: '' } });
+    const gone = (body: string) => !parseExposition(body).some((s) => s.name === 'empty_label_gauge');
+    expect(gone(await gatewayMetricsOnce(gone))).toBe(true);
+  });
+
+  it('examples/pushgateway/job.mjs pushes its run', async () => {
+    if (!existsSync(new URL('packages/core/dist/index.js', ROOT))) {
+      throw new Error("the example runs the built packages: run `pnpm -r --filter './packages/*' run build` first");
+    }
+    const { stdout } = await promisify(execFile)(process.execPath, [JOB_EXAMPLE], {
+      env: { ...process.env, PUSHGATEWAY_URL: url, SHARD: '7', RECORDS: '250' },
+    });
+    expect(stdout).toContain(`pushed 250 records' metrics to ${url}`);
+    const body = await gatewayMetrics();
+    const group = { job: 'example_batch', shard: '7' };
+    expect(sampleValue(body, 'batch_records_processed_total', group)).toBe(250);
+    expect(Math.abs((sampleValue(body, 'batch_last_success_timestamp_seconds', group) as number) - Date.now() / 1000)).toBeLessThan(60);
+    await deleteFromGateway(url, { job: 'example_batch', groupings: { shard: '7' } });
+  });
+});
