@@ -1,0 +1,58 @@
+// The benchmark harness in CI: the smoke run of the throughput comparison, and a short hostile run that holds
+// prom-http to bounded series. Both run the built packages (packages/*/dist) in separate processes.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { VARIANTS } from './lib/variants.mjs';
+
+const run = promisify(execFile);
+const here = (file: string) => new URL(file, import.meta.url).pathname;
+const out = mkdtempSync(join(tmpdir(), 'prom-http-bench-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+interface Row {
+  variant: string;
+  rps: { median: number };
+  errors: number;
+  recorded: boolean | null;
+}
+interface HostileResult {
+  variant: string;
+  load: { requests: number; errors: number; statuses: Record<string, number> };
+  series: Record<string, number>;
+  labelValues: string[];
+  labelValueCount: number;
+}
+
+describe('bench', () => {
+  it('smoke: every variant serves load and every library records it', async () => {
+    await run(process.execPath, [here('./run.mjs'), '--smoke', '--out', out], { timeout: 60_000 });
+    const { rows } = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as { rows: Row[] };
+    expect(rows.map((r) => r.variant)).toEqual(VARIANTS.map((v) => v.name));
+    for (const row of rows) {
+      expect(row.rps.median, row.variant).toBeGreaterThan(0);
+      expect(row.errors, row.variant).toBe(0);
+      expect(row.recorded, row.variant).not.toBe(false);
+    }
+  }, 60_000);
+
+  it('hostile: prom-http keeps one <unmatched> series and folds ids into /users/:id', async () => {
+    const only = 'express-prom-http,fastify-prom-http';
+    await run(process.execPath, [here('./hostile.mjs'), '--requests', '5000', '--only', only, '--out', out], { timeout: 60_000 });
+    const { results } = JSON.parse(readFileSync(join(out, 'hostile.json'), 'utf8')) as { results: HostileResult[] };
+    expect(results.map((r) => r.variant)).toEqual(only.split(','));
+    for (const r of results) {
+      expect(r.load.requests, r.variant).toBe(5000);
+      expect(r.load.errors, r.variant).toBe(0);
+      expect(Object.keys(r.load.statuses).sort(), r.variant).toEqual(['200', '404']);
+      expect([...r.labelValues].sort(), r.variant).toEqual(['/users/:id', '<unmatched>']);
+      // One series per route and status: GET /users/:id 200 and GET <unmatched> 404.
+      expect(r.series.http_request_total, r.variant).toBe(2);
+      expect(r.series.http_request_duration_seconds_count, r.variant).toBe(2);
+      expect(r.series.http_request_exceptions_total ?? 0, r.variant).toBe(0);
+    }
+  }, 60_000);
+});

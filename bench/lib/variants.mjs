@@ -1,0 +1,31 @@
+// The apps compared, in the order each round runs them. `route` is how the library labels GET /users/:id,
+// which the harness looks for in /metrics to be sure the library really recorded the load.
+export const VARIANTS = [
+  { name: 'express-bare', framework: 'express', app: 'express-bare', bare: true },
+  { name: 'express-prom-http', framework: 'express', app: 'express-prom-http', route: '"/users/:id"', ours: true },
+  { name: 'express-prom-bundle', framework: 'express', app: 'express-prom-bundle', route: '"/users/:id"' },
+  { name: 'express-promster', framework: 'express', app: 'express-promster', route: '"/users/#val"' },
+  { name: 'express-control', framework: 'express', app: 'express-bare', control: true },
+  { name: 'fastify-bare', framework: 'fastify', app: 'fastify-bare', bare: true },
+  { name: 'fastify-prom-http', framework: 'fastify', app: 'fastify-prom-http', route: '"/users/:id"', ours: true },
+  { name: 'fastify-metrics', framework: 'fastify', app: 'fastify-metrics', route: '"/users/:id"' },
+  { name: 'fastify-promster', framework: 'fastify', app: 'fastify-promster', route: '"/users/#val"' },
+  { name: 'fastify-control', framework: 'fastify', app: 'fastify-bare', control: true },
+];
+
+/** The variants named (comma-separated), plus the bare framework of each, which every ratio needs. */
+export function select(only) {
+  if (!only) return VARIANTS;
+  const names = new Set(
+    only
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+  for (const name of names) {
+    if (!VARIANTS.some((v) => v.name === name))
+      throw new Error(`unknown variant ${name}; known: ${VARIANTS.map((v) => v.name).join(', ')}`);
+  }
+  const frameworks = new Set(VARIANTS.filter((v) => names.has(v.name)).map((v) => v.framework));
+  return VARIANTS.filter((v) => names.has(v.name) || (v.bare && frameworks.has(v.framework)));
+}
