@@ -17,11 +17,11 @@ const m = metrics({ registry: new Registry() });
 app.use(m);
 m.info('app_info', 'Application information', { version: '1.0.0' });
 const byCollection = m.counter('cnt_collection', 'Number of invocations per collection', {
-  labels: { collection: (req) => req.params.collection_id, status: (req, res) => res.statusCode },
+  labels: { collection: (req) => req.params.collection_id, status: (_req, res) => res.statusCode },
 });
 const itemLatency = m.histogram('item_seconds', 'Time to fetch an item', { buckets: [0.01, 0.05, 0.1, 0.5] });
 const busy = m.gauge('items_in_flight', 'Item fetches in flight');
-const byStatus = m.counter('responses_by_status', 'Responses by status', { labels: { status: (req, res) => res.statusCode } });
+const byStatus = m.counter('responses_by_status', 'Responses by status', { labels: { status: (_req, res) => res.statusCode } });
 m.registerDefault(byStatus);
 app.get(
   '/collection/:collection_id/item/:item_id',
@@ -33,13 +33,13 @@ app.get(
     ),
   ),
 );
-app.get('/ping', m.doNotTrack(), (req, res) => res.send('pong'));
+app.get('/ping', m.doNotTrack(), (_req, res) => res.send('pong'));
 
 // Fastify, the same metrics on the other registry.
 const fastify = Fastify();
 await fastify.register(fastifyMetrics, { registry: new Registry(), collectDefaultMetrics: false });
 const fByCollection = fastify.metrics.counter('cnt_collection', 'Number of invocations per collection', {
-  labels: { collection: (request) => request.params.collection_id, status: (request, reply) => reply.statusCode },
+  labels: { collection: (request) => request.params.collection_id, status: (_request, reply) => reply.statusCode },
 });
 fastify.get(
   '/collection/:collection_id/item/:item_id',
