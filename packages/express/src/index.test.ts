@@ -192,6 +192,28 @@ describe.each([
     expect(sampleValue(await scrape(a), 'http_request_total', { path: '/x' })).toBe(2);
   });
 
+
+  it('the same middleware mounted twice records a request once; two instances each record it', async () => {
+    const shared = new Registry();
+    const other = new Registry();
+    const app = express();
+    const m = metrics({ registry: shared, collectDefaultMetrics: false });
+    const second = metrics({ registry: other, collectDefaultMetrics: false, groupBy: 'url' });
+    const router = express.Router();
+    app.use(m);
+    app.use(second);
+    router.use(m);
+    router.get('/x/:id', (_req, res) => {
+      res.send('x');
+    });
+    app.use('/r', router);
+    await request(app).get('/r/x/1');
+    await request(app).get('/r/x/2');
+    expect(sampleValue((await m.generateMetrics()).body, 'http_request_total', { path: '/r/x/:id' })).toBe(2);
+    const byUrl = (await second.generateMetrics()).body;
+    expect(sampleValue(byUrl, 'http_request_total', { url: '/r/x/1' })).toBe(1);
+    expect(sampleValue(byUrl, 'http_request_total', { url: '/r/x/2' })).toBe(1);
+  });
   it('negotiates OpenMetrics, filters names, gzips, answers HEAD and refuses other methods', async () => {
     const { app } = build();
     await request(app).get('/users/1');

@@ -1,14 +1,17 @@
 import { type CustomKind, type CustomMetric, PromHttp, type RequestRecord, type RouteReader } from '@prom-http/core';
 import type { Application, NextFunction, Request, Response } from 'express';
-import { requestError, tapErrors } from './error-tap.js';
+import { requestError, slotsOf, tapErrors } from './error-tap.js';
 import { endpointName, routeTemplate } from './route-template.js';
 import type { ExpressCustomMetricOptions, ExpressMetrics, ExpressMetricsOptions, MetricWrapper } from './types.js';
 
 export type * from './types.js';
 
-const kRecord = Symbol('prom-http.record');
-type Tracked = Response & { [kRecord]?: RequestRecord | null };
 type Handler = (...args: unknown[]) => unknown;
+
+/** Whether `url` is `path`, with or without a query string; no allocation (this runs on every request). */
+function isPath(url: string, path: string): boolean {
+  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 63 /* ? */);
+}
 
 /** The request path without query string. */
 function pathOf(url: string): string {
@@ -32,31 +35,40 @@ const routes: RouteReader<Request, Response> = {
  */
 export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
   const engine = new PromHttp<Request, Response>(options, routes);
-  const endpoints = new Set<string>();
-  if (engine.options.path !== null) endpoints.add(engine.options.path);
+  const endpoints: string[] = [];
+  if (engine.options.path !== null) endpoints.push(engine.options.path);
+  function isEndpoint(url: string): boolean {
+    for (let i = 0; i < endpoints.length; i++) if (isPath(url, endpoints[i] as string)) return true;
+    return false;
+  }
   const checkExcluded = engine.options.isExcluded !== null;
 
-  function onResponseClose(this: Tracked): void {
-    const record = this[kRecord];
-    if (!record) return;
-    const req = this.req;
-    const error = requestError(req);
-    if (error !== undefined) engine.noteError(record, error);
-    // 'close' also ends a response the client left before it was complete: then it is a 499.
-    engine.finish(record, req, this, this.writableEnded ? this.statusCode : 499);
+  // Per instance: two instances on one app (say, two registries) each record the request.
+  const kRecord = Symbol('prom-http.record');
+
+  /** Bound to the request's record. 'close' also ends a response the client left unfinished: a 499. */
+  function onResponseClose(this: RequestRecord): void {
+    const res = this.context as Response;
+    const req = res.req;
+    const error = requestError(res);
+    if (error !== undefined) engine.noteError(this, error);
+    engine.finish(this, req, res, res.writableEnded ? res.statusCode : 499);
   }
 
   /** Starts recording `req`; null when nothing is recorded for it. */
-  function start(req: Request, res: Tracked): RequestRecord | null {
+  function start(req: Request, res: Response): RequestRecord | null {
     const record = engine.begin(req, res, req.method, checkExcluded ? pathOf(req.originalUrl ?? req.url) : undefined);
-    res[kRecord] = record;
-    if (record !== null) res.on('close', onResponseClose);
+    slotsOf(res)[kRecord] = record;
+    if (record !== null) {
+      record.context = res;
+      res.on('close', onResponseClose.bind(record));
+    }
     return record;
   }
 
   /** The record of a request the middleware (or an earlier wrapper) started, else starts it now. */
-  function track(req: Request, res: Tracked): RequestRecord | null {
-    const known = res[kRecord];
+  function track(req: Request, res: Response): RequestRecord | null {
+    const known = slotsOf(res)[kRecord] as RequestRecord | null | undefined;
     return known !== undefined ? known : start(req, res);
   }
 
@@ -75,7 +87,7 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
   }
 
   const middleware = function promHttpMiddleware(req: Request, res: Response, next: NextFunction): void {
-    if (endpoints.size > 0 && endpoints.has(pathOf(req.originalUrl ?? req.url))) {
+    if (endpoints.length > 0 && isEndpoint(req.originalUrl ?? req.url)) {
       serveMetrics(req, res);
       return;
     }
@@ -157,7 +169,7 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
       if (typeof path !== 'string' || !path.startsWith('/'))
         throw new TypeError(`prom-http: registerEndpoint path must start with "/", got ${path}`);
       // Served (and never recorded) by this middleware wherever it runs; `app` may be one it does not run in.
-      endpoints.add(path);
+      if (!endpoints.includes(path)) endpoints.push(path);
       if (app !== undefined) app.all(path, serveMetrics);
     },
     startHttpServer: engine.startHttpServer.bind(engine),

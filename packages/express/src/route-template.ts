@@ -80,7 +80,12 @@ const MAX_DEPTH = 32;
 const MAX_CHAINS = 16;
 const MAX_METHODS = 64;
 
-const entries = new WeakMap<object, Entry>();
+/**
+ * The entries of a route object (one per app it is reached from), kept on the route itself: a property read
+ * on every request is cheaper than a WeakMap lookup, and the route object lives as long as its app.
+ */
+const kEntries = Symbol('prom-http.route-entries');
+type WithEntries = { [kEntries]?: Entry };
 let walks = 0;
 
 /** Full route template of the request, e.g. '/api/users/:uid/posts/:pid', or undefined when no route matched. */
@@ -119,11 +124,11 @@ function entryFor(req: Request): Entry | undefined {
   const route: unknown = req.route;
   if (!isRoute(route)) return undefined;
   const app: unknown = req.app;
-  for (let entry = entries.get(route); entry !== undefined; entry = entry.next) {
+  for (let entry = (route as WithEntries)[kEntries]; entry !== undefined; entry = entry.next) {
     if (entry.app === app) return entry;
   }
   indexApp(app);
-  for (let entry = entries.get(route); entry !== undefined; entry = entry.next) {
+  for (let entry = (route as WithEntries)[kEntries]; entry !== undefined; entry = entry.next) {
     if (entry.app === app) return entry;
   }
   // Not reachable from req.app: a router called from a wrapper function, or a sub-app's route that
@@ -162,7 +167,7 @@ function consumesAll(steps: readonly Step[], baseUrl: string): boolean {
 }
 
 function setEntry(route: object, app: unknown, template: string, chains: readonly Chain[] | undefined): Entry {
-  let head = entries.get(route);
+  let head = (route as WithEntries)[kEntries];
   // Drop the previous entry of this app: a re-walk may have found more chains.
   if (head !== undefined && head.app === app) head = head.next;
   else {
@@ -174,7 +179,7 @@ function setEntry(route: object, app: unknown, template: string, chains: readonl
     }
   }
   const entry: Entry = { app, template, chains, names: new Map(), next: head };
-  entries.set(route, entry);
+  (route as WithEntries)[kEntries] = entry;
   return entry;
 }
 
