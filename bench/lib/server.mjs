@@ -20,8 +20,8 @@ export function appFile(app) {
   return new URL(`../apps/${app}.mjs`, import.meta.url).pathname;
 }
 
-export function startApp(app, { timeoutMs = 15_000 } = {}) {
-  const child = spawn(process.execPath, ['--expose-gc', appFile(app)], {
+export function startApp(app, { timeoutMs = 15_000, execArgv = [] } = {}) {
+  const child = spawn(process.execPath, ['--expose-gc', ...execArgv, appFile(app)], {
     env: { ...process.env, PORT: '0', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

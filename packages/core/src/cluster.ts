@@ -3,8 +3,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import promClient, { type Registry } from 'prom-client';
 import {
   answerScrape,
-  OPENMETRICS_CONTENT_TYPE,
-  PROMETHEUS_CONTENT_TYPE,
+  joinFamilies,
   type RenderedExposition,
   renderExposition,
   type ScrapeRequest,
@@ -13,48 +12,7 @@ import {
 } from './exposition.js';
 import { type FamilyData, renderFamily } from './exposition-format.js';
 import { startHttpServer } from './metrics-server.js';
-import type { Exposition, GenerateOptions } from './types.js';
-
-/** Options of {@link setupClusterPrimary}. */
-export interface ClusterPrimaryOptions {
-  /**
-   * Also serve the cluster-wide sum from the primary on this port (as Gunicorn's master does); `0` picks a free
-   * port (read it from `server.address()`).
-   * @defaultValue none (workers serve the sum on the app's own port)
-   */
-  port?: number;
-  /**
-   * Interface of the primary's metrics server.
-   * @defaultValue `'0.0.0.0'`
-   */
-  host?: string;
-  /**
-   * Path of the primary's metrics server.
-   * @defaultValue `'/metrics'`
-   */
-  endpoint?: string;
-  /**
-   * Milliseconds a scrape waits for the workers' metrics. A worker that has not answered by then is left out of
-   * that scrape (its counters and histograms count with their last known values), and the scrape succeeds.
-   * @defaultValue `1000`
-   */
-  timeout?: number;
-  /**
-   * The primary's own registry, added to the sum.
-   * @defaultValue prom-client's global `register`
-   */
-  registry?: Registry;
-}
-
-/** The running primary side of the cluster aggregation. */
-export interface ClusterPrimary {
-  /** The primary's metrics server (with `port`), else null. */
-  readonly server: Server | null;
-  /** The cluster-wide exposition, as a scrape of any worker gets it. */
-  generateMetrics(options?: GenerateOptions): Promise<Exposition>;
-  /** Stops answering the workers and closes the metrics server. */
-  close(): Promise<void>;
-}
+import type { ClusterPrimary, ClusterPrimaryOptions, Exposition, GenerateOptions } from './types.js';
 
 /** Default of {@link ClusterPrimaryOptions.timeout}. */
 export const DEFAULT_CLUSTER_TIMEOUT = 1000;
@@ -332,10 +290,10 @@ function monotonicPart(family: Family): Family | null {
 /** Renders aggregated families exactly as prom-client renders the registry `AggregatorRegistry.aggregate` builds. */
 export function renderFamilies(families: readonly Family[], accept: string | undefined): Exposition {
   const openMetrics = wantsOpenMetrics(accept);
-  const parts = families.map((family) => renderFamily(family, null, openMetrics));
-  return openMetrics
-    ? { contentType: OPENMETRICS_CONTENT_TYPE, body: `${parts.join('\n')}\n# EOF\n` }
-    : { contentType: PROMETHEUS_CONTENT_TYPE, body: `${parts.join('\n\n')}\n` };
+  return joinFamilies(
+    families.map((family) => renderFamily(family, null, openMetrics)),
+    openMetrics,
+  );
 }
 
 function wantedNames(names: readonly string[] | undefined): string[] | null {

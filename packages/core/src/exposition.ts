@@ -28,8 +28,22 @@ export interface RenderedExposition {
   body: string | Buffer;
 }
 
-const TEXT_SEPARATOR = Buffer.from('\n\n');
-const OM_SEPARATOR = Buffer.from('\n');
+/** How families are joined into an exposition in each format. */
+interface Framing {
+  contentType: string;
+  /** Between two families. */
+  separator: Buffer;
+  /** After the last one. */
+  end: string;
+}
+const TEXT_FRAMING: Framing = { contentType: PROMETHEUS_CONTENT_TYPE, separator: Buffer.from('\n\n'), end: '\n' };
+const OPENMETRICS_FRAMING: Framing = { contentType: OPENMETRICS_CONTENT_TYPE, separator: Buffer.from('\n'), end: '\n# EOF\n' };
+
+/** Joins families already rendered (by `renderFamily`) into one exposition, as `renderExposition` does. */
+export function joinFamilies(parts: readonly string[], openMetrics: boolean): Exposition {
+  const f = openMetrics ? OPENMETRICS_FRAMING : TEXT_FRAMING;
+  return { contentType: f.contentType, body: parts.join(f.separator.toString()) + f.end };
+}
 
 /**
  * Renders the families of `registries` (in order; a name seen twice is rendered once) as the Prometheus text
@@ -58,14 +72,15 @@ export async function renderExposition(
       fast ? null : typeof metric.getForPromString === 'function' ? metric.getForPromString() : metric.get(),
     ),
   );
+  const f = openMetrics ? OPENMETRICS_FRAMING : TEXT_FRAMING;
   const w = new ByteWriter();
   parts.forEach(({ metric, fast, defaultLabels }, i) => {
-    if (i > 0) w.bytes(openMetrics ? OM_SEPARATOR : TEXT_SEPARATOR);
+    if (i > 0) w.bytes(f.separator);
     if (fast) (metric as unknown as FastFamily).renderTo(w, openMetrics);
     else w.str(renderFamily(data[i] as FamilyData, defaultLabels, openMetrics));
   });
-  w.str(openMetrics ? '\n# EOF\n' : '\n');
-  return { contentType: openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, body: w.result() };
+  w.str(f.end);
+  return { contentType: f.contentType, body: w.result() };
 }
 
 /** Like {@link renderExposition}, with the body as a string. */

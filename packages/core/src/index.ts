@@ -1,9 +1,4 @@
-export {
-  type ClusterPrimary,
-  type ClusterPrimaryOptions,
-  DEFAULT_CLUSTER_TIMEOUT,
-  setupClusterPrimary,
-} from './cluster.js';
+export { DEFAULT_CLUSTER_TIMEOUT, setupClusterPrimary } from './cluster.js';
 export type { CustomKind, LabelErrorSink } from './custom-metrics.js';
 export { CustomMetric } from './custom-metrics.js';
 export { PromHttp, type RouteReader } from './engine.js';
@@ -18,13 +13,7 @@ export {
 } from './exposition.js';
 export { startHttpServer } from './metrics-server.js';
 export { DEFAULT_BUCKETS } from './options.js';
-export {
-  type DeleteFromGatewayOptions,
-  deleteFromGateway,
-  PushgatewayError,
-  type PushToGatewayOptions,
-  pushToGateway,
-} from './pushgateway.js';
+export { deleteFromGateway, PushgatewayError, pushToGateway } from './pushgateway.js';
 export { OVERFLOW, UNMATCHED } from './request-metrics.js';
 export { isClientError, RequestRecord } from './request-record.js';
 export type * from './types.js';

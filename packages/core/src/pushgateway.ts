@@ -1,41 +1,6 @@
 import promClient, { type Registry } from 'prom-client';
 import { PROMETHEUS_CONTENT_TYPE, renderExposition } from './exposition.js';
-
-/** Options of {@link deleteFromGateway}; {@link pushToGateway} takes these and more. */
-export interface DeleteFromGatewayOptions {
-  /** The `job` label of the group: a non-empty string. */
-  job: string;
-  /**
-   * The other labels of the group (`{ instance: 'host-1' }`): valid label names other than `job`.
-   * @defaultValue `{}`
-   */
-  groupings?: Record<string, string | number>;
-  /**
-   * Milliseconds to wait for the Pushgateway's answer.
-   * @defaultValue `10000`
-   */
-  timeout?: number;
-  /**
-   * Extra request headers, e.g. `{ authorization: 'Basic …' }` for a gateway behind authentication.
-   * @defaultValue `{}`
-   */
-  headers?: Record<string, string>;
-}
-
-/** Options of {@link pushToGateway}. */
-export interface PushToGatewayOptions extends DeleteFromGatewayOptions {
-  /**
-   * The registry whose metrics are pushed (Prometheus text format).
-   * @defaultValue prom-client's global `register`
-   */
-  registry?: Registry;
-  /**
-   * `'PUT'` replaces every metric of the group (Python's `push_to_gateway`); `'POST'` replaces only the metrics
-   * with the names pushed (`pushadd_to_gateway`).
-   * @defaultValue `'PUT'`
-   */
-  method?: 'PUT' | 'POST';
-}
+import type { DeleteFromGatewayOptions, PushToGatewayOptions } from './types.js';
 
 /** A push or delete that did not succeed: the gateway could not be reached, or answered with an error status. */
 export class PushgatewayError extends Error {

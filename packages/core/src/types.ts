@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
 /**
@@ -146,4 +147,83 @@ export interface HttpServerOptions {
   host?: string;
   /** @defaultValue `'/metrics'` */
   endpoint?: string;
+}
+
+// ─── multi-process and batch jobs ──────────────────────────────────────────────────────────────────
+
+/** Options of `setupClusterPrimary`. */
+export interface ClusterPrimaryOptions {
+  /**
+   * Also serve the cluster-wide sum from the primary on this port (as Gunicorn's master does); `0` picks a free
+   * port (read it from `server.address()`).
+   * @defaultValue none (workers serve the sum on the app's own port)
+   */
+  port?: number;
+  /**
+   * Interface of the primary's metrics server.
+   * @defaultValue `'0.0.0.0'`
+   */
+  host?: string;
+  /**
+   * Path of the primary's metrics server.
+   * @defaultValue `'/metrics'`
+   */
+  endpoint?: string;
+  /**
+   * Milliseconds a scrape waits for the workers' metrics. A worker that has not answered by then is left out of
+   * that scrape (its counters and histograms count with their last known values), and the scrape succeeds.
+   * @defaultValue `1000`
+   */
+  timeout?: number;
+  /**
+   * The primary's own registry, added to the sum.
+   * @defaultValue prom-client's global `register`
+   */
+  registry?: Registry;
+}
+
+/** The running primary side of the cluster aggregation. */
+export interface ClusterPrimary {
+  /** The primary's metrics server (with `port`), else null. */
+  readonly server: Server | null;
+  /** The cluster-wide exposition, as a scrape of any worker gets it. */
+  generateMetrics(options?: GenerateOptions): Promise<Exposition>;
+  /** Stops answering the workers and closes the metrics server. */
+  close(): Promise<void>;
+}
+
+/** Options of `deleteFromGateway`; `pushToGateway` takes these and more. */
+export interface DeleteFromGatewayOptions {
+  /** The `job` label of the group: a non-empty string. */
+  job: string;
+  /**
+   * The other labels of the group (`{ instance: 'host-1' }`): valid label names other than `job`.
+   * @defaultValue `{}`
+   */
+  groupings?: Record<string, string | number>;
+  /**
+   * Milliseconds to wait for the Pushgateway's answer.
+   * @defaultValue `10000`
+   */
+  timeout?: number;
+  /**
+   * Extra request headers, e.g. `{ authorization: 'Basic …' }` for a gateway behind authentication.
+   * @defaultValue `{}`
+   */
+  headers?: Record<string, string>;
+}
+
+/** Options of `pushToGateway`. */
+export interface PushToGatewayOptions extends DeleteFromGatewayOptions {
+  /**
+   * The registry whose metrics are pushed (Prometheus text format).
+   * @defaultValue prom-client's global `register`
+   */
+  registry?: Registry;
+  /**
+   * `'PUT'` replaces every metric of the group (Python's `push_to_gateway`); `'POST'` replaces only the metrics
+   * with the names pushed (`pushadd_to_gateway`).
+   * @defaultValue `'PUT'`
+   */
+  method?: 'PUT' | 'POST';
 }
