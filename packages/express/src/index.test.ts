@@ -192,7 +192,6 @@ describe.each([
     expect(sampleValue(await scrape(a), 'http_request_total', { path: '/x' })).toBe(2);
   });
 
-
   it('the same middleware mounted twice records a request once; two instances each record it', async () => {
     const shared = new Registry();
     const other = new Registry();

@@ -10,7 +10,7 @@ type Handler = (...args: unknown[]) => unknown;
 
 /** Whether `url` is `path`, with or without a query string; no allocation (this runs on every request). */
 function isPath(url: string, path: string): boolean {
-  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 63 /* ? */);
+  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 63) /* ? */;
 }
 
 /** The request path without query string. */
