@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { type CustomKind, type CustomMetric, PromHttp, type RequestRecord, type RouteReader } from '@prom-http/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, HTTPMethods } from 'fastify';
 import fp from 'fastify-plugin';
@@ -6,8 +5,12 @@ import type { FastifyCustomMetricOptions, FastifyMetrics, FastifyMetricsOptions,
 
 export type * from './types.js';
 
+/**
+ * The request's record, in a reply decorator: Fastify initializes decorators in the reply's constructor, so
+ * setting it costs a plain store, where a new property on the raw response would change its shape.
+ */
 const kRecord = Symbol('prom-http.record');
-type Raw = ServerResponse & { [kRecord]?: RequestRecord };
+type Tracked = FastifyReply & { [kRecord]?: RequestRecord | null };
 type Handler = (this: unknown, request: FastifyRequest, reply: FastifyReply) => unknown;
 
 interface RouteContext {
@@ -65,12 +68,13 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
   const engine = new PromHttp<FastifyRequest, FastifyReply>(options, routes);
   const checkExcluded = engine.options.isExcluded !== null;
 
-  function onResponseClose(this: Raw): void {
-    const record = this[kRecord];
-    if (record === undefined) return;
-    const reply = record.context as FastifyReply;
-    // 'close' also ends a response the client left before it was complete: then it is a 499.
-    engine.finish(record, reply.request, reply, this.writableEnded ? this.statusCode : 499);
+  if (!fastify.hasReplyDecorator(kRecord as unknown as string)) fastify.decorateReply(kRecord as unknown as string, null);
+
+  /** Bound to the request's record. 'close' also ends a response the client left unfinished: a 499. */
+  function onResponseClose(this: RequestRecord): void {
+    const reply = this.context as FastifyReply;
+    const raw = reply.raw;
+    engine.finish(this, reply.request, reply, raw.writableEnded ? raw.statusCode : 499);
   }
 
   fastify.addHook('onRequest', function promHttpOnRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
@@ -83,9 +87,8 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
     if (record !== null) {
       if (flags?.doNotTrack === true) engine.skipDefaults(record);
       record.context = reply;
-      const raw = reply.raw as Raw;
-      raw[kRecord] = record;
-      raw.on('close', onResponseClose);
+      (reply as Tracked)[kRecord] = record;
+      reply.raw.on('close', onResponseClose.bind(record));
     }
     done();
   });
@@ -93,8 +96,8 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
   fastify.addHook(
     'onError',
     function promHttpOnError(_request: FastifyRequest, reply: FastifyReply, error: FastifyError, done: () => void) {
-      const record = (reply.raw as Raw)[kRecord];
-      if (record !== undefined) engine.noteError(record, error);
+      const record = (reply as Tracked)[kRecord];
+      if (record) engine.noteError(record, error);
       done();
     },
   );
@@ -125,8 +128,8 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
       const h = handler as unknown as Handler;
       // Same sync/async shape as the handler (Fastify treats the two differently), and its name for groupBy 'endpoint'.
       const wrapped = function wrappedHandler(this: unknown, request: FastifyRequest, reply: FastifyReply) {
-        const record = (reply.raw as Raw)[kRecord];
-        if (record !== undefined) onEnter(record, request, reply);
+        const record = (reply as Tracked)[kRecord];
+        if (record) onEnter(record, request, reply);
         return h.call(this, request, reply);
       };
       Object.defineProperty(wrapped, 'name', { value: h.name });
