@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition, type Sample, sampleValue } from '../../../test/helpers/exposition.js';
+import { freePort } from '../../../test/helpers/ports.js';
 import {
   aggregateFamilies,
   clusterRenderer,
@@ -589,14 +590,3 @@ describe('examples/cluster/server.mjs', () => {
     expect(total((await scrape(metricsPort)).body)).toBe(20);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}

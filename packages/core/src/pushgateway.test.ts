@@ -1,27 +1,16 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition, sampleValue } from '../../../test/helpers/exposition.js';
+import { freePort } from '../../../test/helpers/ports.js';
 import { deleteFromGateway, PushgatewayError, pushToGateway } from './pushgateway.js';
 
 const PUSHGATEWAY = '/usr/bin/prometheus-pushgateway';
 const ROOT = new URL('../../../', import.meta.url);
 const JOB_EXAMPLE = fileURLToPath(new URL('examples/pushgateway/job.mjs', ROOT));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 let gateway: ChildProcess | undefined;
 let url = '';
