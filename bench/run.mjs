@@ -106,7 +106,7 @@ const rows = variants.map((v) => {
     variant: v.name,
     app: v.app,
     framework: v.framework,
-    kind: v.bare ? 'bare' : v.control ? 'control' : v.ours ? 'prom-http' : 'peer',
+    kind: v.bare ? 'bare' : v.control ? 'control' : v.reference ? 'reference' : v.ours ? 'prom-http' : 'peer',
     rps: { median: median(rps), min: Math.min(...rps), max: Math.max(...rps) },
     p99ms: median(rs.map((r) => r.p99ms)),
     ratio: median(rps) / median(bare.map((r) => r.rps)),

@@ -5,6 +5,8 @@ export const VARIANTS = [
   { name: 'express-prom-http', framework: 'express', app: 'express-prom-http', route: '"/users/:id"', ours: true },
   { name: 'express-prom-bundle', framework: 'express', app: 'express-prom-bundle', route: '"/users/:id"' },
   { name: 'express-promster', framework: 'express', app: 'express-promster', route: '"/users/#val"' },
+  // The floor of any middleware-based instrumentation: one Express layer that only calls next().
+  { name: 'express-empty-middleware', framework: 'express', app: 'express-empty-middleware', reference: true },
   { name: 'express-control', framework: 'express', app: 'express-bare', control: true },
   { name: 'fastify-bare', framework: 'fastify', app: 'fastify-bare', bare: true },
   { name: 'fastify-prom-http', framework: 'fastify', app: 'fastify-prom-http', route: '"/users/:id"', ours: true },
