@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import promClient, { Counter, Gauge, type Registry } from 'prom-client';
 import { clusterRenderer } from './cluster.js';
@@ -26,6 +27,8 @@ export interface RouteReader<Req, Res> {
   endpoint(req: Req, res: Res): string | undefined;
   /** The request path without query string. */
   url(req: Req, res: Res): string;
+  /** The error the request met, when the framework keeps it where no hook reports it (Express); optional. */
+  error?(req: Req, res: Res): unknown;
 }
 
 /** Prevents a second `collectDefaultMetrics` on a registry (prom-client would throw on the duplicate names). */
@@ -45,6 +48,8 @@ export class PromHttp<Req, Res> {
   private readonly warned = new Set<string>();
   private readonly defaultWrappers: Array<CustomMetric<Req, Res>> = [];
   private renderer: (options: GenerateOptions) => Promise<RenderedExposition>;
+  /** The 'close' listener of every recorded response, bound to the request's record. */
+  private readonly onClose: (this: RequestRecord) => void;
 
   constructor(options: MetricsOptions<Req, Res> | undefined, routes: RouteReader<Req, Res>) {
     const o = resolveOptions(options);
@@ -107,6 +112,19 @@ export class PromHttp<Req, Res> {
         return labelString(groupBy(req));
       };
     }
+    const engine = this;
+    const errorOf = routes.error;
+    this.onClose = function promHttpResponseClose(this: RequestRecord): void {
+      const req = this.req as Req;
+      const res = this.res as Res;
+      if (errorOf !== undefined) {
+        const error = errorOf(req, res);
+        if (error !== undefined) engine.noteError(this, error);
+      }
+      // 'close' also ends a response the client left before it was complete: then it is a 499.
+      const raw = this.raw as ServerResponse;
+      engine.finish(this, req, res, raw.writableEnded ? raw.statusCode : 499);
+    };
     const registry = o.registry;
     this.renderer = o.cluster ? clusterRenderer(registry) : (opts) => renderExposition(registry, opts);
   }
@@ -137,6 +155,17 @@ export class PromHttp<Req, Res> {
       for (const wrapper of this.defaultWrappers) this.enter(record, wrapper, req, res, now);
     }
     return record;
+  }
+
+  /**
+   * Finishes `record` when `raw` (the Node response) emits 'close': once the response has finished, or when
+   * the client went away first (status 499). One listener, bound to the record, per recorded request.
+   */
+  finishOnClose(record: RequestRecord, req: Req, res: Res, raw: ServerResponse): void {
+    record.req = req;
+    record.res = res;
+    record.raw = raw;
+    raw.on('close', this.onClose.bind(record));
   }
 
   /** The handler threw, rejected or passed `error` on. The first error of a request is kept. */

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { ProgressCell } from './request-metrics.js';
 
 /** A custom metric wrapper entered by a request, waiting for the response to finish. */
@@ -24,8 +25,10 @@ export class RequestRecord {
   hasError = false;
   entered: EnteredWrapper[] | null = null;
   finished = false;
-  /** The adapter's own per-request reference (e.g. Fastify's reply), for its finish listener. */
-  context: unknown = undefined;
+  /** The framework's request and response, and the Node response whose 'close' finishes the record. */
+  req: unknown = undefined;
+  res: unknown = undefined;
+  raw: ServerResponse | null = null;
   constructor(
     /** `performance.now()` at the request's start. */
     readonly start: number,

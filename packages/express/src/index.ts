@@ -25,6 +25,9 @@ const routes: RouteReader<Request, Response> = {
   url: function urlLabel(req) {
     return pathOf(req.originalUrl ?? req.url);
   },
+  error: function errorOf(_req, res) {
+    return requestError(res);
+  },
 };
 
 /**
@@ -46,23 +49,11 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
   // Per instance: two instances on one app (say, two registries) each record the request.
   const kRecord = Symbol('prom-http.record');
 
-  /** Bound to the request's record. 'close' also ends a response the client left unfinished: a 499. */
-  function onResponseClose(this: RequestRecord): void {
-    const res = this.context as Response;
-    const req = res.req;
-    const error = requestError(res);
-    if (error !== undefined) engine.noteError(this, error);
-    engine.finish(this, req, res, res.writableEnded ? res.statusCode : 499);
-  }
-
   /** Starts recording `req`; null when nothing is recorded for it. */
   function start(req: Request, res: Response): RequestRecord | null {
     const record = engine.begin(req, res, req.method, checkExcluded ? pathOf(req.originalUrl ?? req.url) : undefined);
     slotsOf(res)[kRecord] = record;
-    if (record !== null) {
-      record.context = res;
-      res.on('close', onResponseClose.bind(record));
-    }
+    if (record !== null) engine.finishOnClose(record, req, res, res);
     return record;
   }
 

@@ -70,13 +70,6 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
 
   if (!fastify.hasReplyDecorator(kRecord as unknown as string)) fastify.decorateReply(kRecord as unknown as string, null);
 
-  /** Bound to the request's record. 'close' also ends a response the client left unfinished: a 499. */
-  function onResponseClose(this: RequestRecord): void {
-    const reply = this.context as FastifyReply;
-    const raw = reply.raw;
-    engine.finish(this, reply.request, reply, raw.writableEnded ? raw.statusCode : 499);
-  }
-
   fastify.addHook('onRequest', function promHttpOnRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     const flags = routeContext(request).config?.metrics;
     if (flags?.excludeAll === true) {
@@ -86,9 +79,8 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
     const record = engine.begin(request, reply, request.method, checkExcluded ? pathOf(request.url) : undefined);
     if (record !== null) {
       if (flags?.doNotTrack === true) engine.skipDefaults(record);
-      record.context = reply;
       (reply as Tracked)[kRecord] = record;
-      reply.raw.on('close', onResponseClose.bind(record));
+      engine.finishOnClose(record, request, reply, reply.raw);
     }
     done();
   });
