@@ -8,9 +8,11 @@ export type * from './types.js';
 
 type Handler = (...args: unknown[]) => unknown;
 
+const QUESTION_MARK = 63;
+
 /** Whether `url` is `path`, with or without a query string; no allocation (this runs on every request). */
 function isPath(url: string, path: string): boolean {
-  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 63) /* ? */;
+  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === QUESTION_MARK);
 }
 
 /** The request path without query string. */
