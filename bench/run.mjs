@@ -1,27 +1,34 @@
 // Throughput of the same app (GET /users/:id → small JSON) bare, with prom-http and with each peer library.
-// Every round runs every variant once, in the same order, each as a fresh server process loaded from a
-// separate process (wrk, or autocannon's CLI), warm-up then measured window. Interleaving rounds spreads
-// machine noise over all variants alike; the control rows (the bare app again) show how large that noise is.
+// Every variant is its own server process, started and warmed up once; only the one being measured runs, the
+// others are stopped (SIGSTOP) and take no CPU. Every round loads every variant once, in the same order, from
+// a separate process (wrk, or autocannon's CLI): a settling second, then the measured window. Many short
+// interleaved rounds spread the machine's noise, which comes and goes over seconds, over all variants alike;
+// the control rows (the bare app again, another process) show how large that noise still is.
 //
-//   node bench/run.mjs [--rounds 10] [--duration 10] [--warmup 2] [--connections 50] [--only a,b]
-//                      [--tool wrk|autocannon] [--smoke] [--out bench/results]
+//   node bench/run.mjs [--rounds 20] [--duration 3] [--settle 1] [--warmup 3] [--connections 50] [--only a,b]
+//                      [--tool wrk|autocannon] [--pin auto|on|off] [--smoke] [--out bench/results]
+//
+// --pin (default auto: on when taskset and 2+ CPUs exist) runs the servers on the last CPU and the load
+// generator on the others, so the two never compete for one core.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { recordsRoute } from './lib/exposition.mjs';
 import { defaultTool, load } from './lib/load.mjs';
-import { cpuSeconds, getJson, getText, startApp } from './lib/server.mjs';
+import { cpuPlan, cpuSeconds, getJson, getText, startApp } from './lib/server.mjs';
 import { select } from './lib/variants.mjs';
 
 const { values: args } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '10' },
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '20' },
+    duration: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '3' },
+    settle: { type: 'string', default: '1' },
     connections: { type: 'string', default: '50' },
     only: { type: 'string' },
     tool: { type: 'string' },
+    pin: { type: 'string', default: 'auto' },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string', default: new URL('./results', import.meta.url).pathname },
   },
@@ -31,10 +38,13 @@ const smoke = args.smoke;
 const rounds = smoke ? 1 : positiveInt('rounds');
 const duration = smoke ? 1 : positiveInt('duration');
 const warmup = smoke ? 0 : nonNegativeInt('warmup');
+const settle = smoke ? 0 : nonNegativeInt('settle');
 const connections = positiveInt('connections');
 const tool = args.tool ?? defaultTool();
 if (tool !== 'wrk' && tool !== 'autocannon') throw new Error(`--tool must be wrk or autocannon, not ${tool}`);
 const variants = select(args.only);
+if (!['auto', 'on', 'off'].includes(args.pin)) throw new Error(`--pin must be auto, on or off, not ${args.pin}`);
+const cpus = cpuPlan(args.pin);
 
 function positiveInt(name) {
   const n = Number(args[name]);
@@ -50,24 +60,39 @@ function nonNegativeInt(name) {
 const log = (s) => process.stderr.write(`${s}\n`);
 const url = (server) => `${server.url}/users/42`;
 
-async function measure(variant) {
-  const server = await startApp(variant.app);
+/** Stops or resumes a server process: only the server being measured runs, the others take no CPU at all. */
+function pause(server) {
+  server.child.kill('SIGSTOP');
+}
+function resume(server) {
+  server.child.kill('SIGCONT');
+}
+
+/** One measured window of `server`, with the server's CPU time per request over it. */
+async function measure(server) {
+  resume(server);
   try {
-    if (warmup > 0) await load({ tool, url: url(server), connections, duration: warmup });
+    if (settle > 0) await load({ tool, url: url(server), connections, duration: settle, cpus: cpus?.load });
     const cpuBefore = cpuSeconds(server.child.pid);
-    const result = await load({ tool, url: url(server), connections, duration });
+    const result = await load({ tool, url: url(server), connections, duration, cpus: cpus?.load });
     const cpuAfter = cpuSeconds(server.child.pid);
     const cpuUs = cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1e6) / result.requests;
-    const memory = await getJson(`${server.url}/__heap`);
-    let recorded = null;
-    if (variant.route) {
-      const { status, body } = await getText(`${server.url}/metrics`);
-      recorded = status === 200 && recordsRoute(body, variant.route);
-    }
-    return { ...result, cpuUs, rssMB: memory.rss / 2 ** 20, heapUsedMB: memory.heapUsed / 2 ** 20, recorded };
+    return { ...result, cpuUs };
   } finally {
-    await server.stop();
+    pause(server);
   }
+}
+
+/** After the rounds: the server's memory, and whether the library recorded the load in its /metrics. */
+async function inspect(variant, server) {
+  resume(server);
+  const memory = await getJson(`${server.url}/__heap`);
+  let recorded = null;
+  if (variant.route) {
+    const { status, body } = await getText(`${server.url}/metrics`);
+    recorded = status === 200 && recordsRoute(body, variant.route);
+  }
+  return { rssMB: memory.rss / 2 ** 20, heapUsedMB: memory.heapUsed / 2 ** 20, recorded };
 }
 
 function median(xs) {
@@ -76,23 +101,42 @@ function median(xs) {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-const estimate = variants.length * rounds * (warmup + duration + 1.5);
+function pinText() {
+  return cpus ? `servers on CPU ${cpus.server}, load generator on CPU ${cpus.load}` : 'not pinned to CPUs';
+}
+const estimate = variants.length * (warmup + 2) + variants.length * rounds * (settle + duration + 0.3);
 log(
-  `${variants.length} variants × ${rounds} rounds, ${warmup} s warm-up + ${duration} s measured, ${connections} connections, ${tool}: about ${Math.ceil(estimate / 60)} min`,
+  `${variants.length} variants × ${rounds} rounds of ${duration} s (after ${settle} s of settling load each), ${warmup} s warm-up per server, ${connections} connections, ${tool}, ${pinText()}: about ${Math.ceil(estimate / 60)} min`,
 );
 const loadBefore = os.loadavg();
 const started = Date.now();
 const runs = Object.fromEntries(variants.map((v) => [v.name, []]));
-for (let round = 0; round < rounds; round++) {
+const servers = [];
+let inspected;
+try {
   for (const variant of variants) {
-    const r = await measure(variant);
-    runs[variant.name].push(r);
-    const flag = r.errors ? ` ${r.errors} errors` : '';
-    const rec = r.recorded === false ? ' NOT RECORDED' : '';
-    const cpu = r.cpuUs === null ? '' : `  ${r.cpuUs.toFixed(0)} CPU µs/req`;
-    log(
-      `round ${round + 1}/${rounds} ${variant.name.padEnd(20)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99ms.toFixed(2)} ms${cpu}${flag}${rec}`,
-    );
+    const server = await startApp(variant.app, { cpus: cpus?.server });
+    servers.push(server);
+    if (warmup > 0) await load({ tool, url: url(server), connections, duration: warmup, cpus: cpus?.load });
+    pause(server);
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, variant] of variants.entries()) {
+      const r = await measure(servers[i]);
+      runs[variant.name].push(r);
+      const flag = r.errors ? ` ${r.errors} errors` : '';
+      const cpu = r.cpuUs === null ? '' : `  ${r.cpuUs.toFixed(0)} CPU µs/req`;
+      log(
+        `round ${round + 1}/${rounds} ${variant.name.padEnd(24)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99ms.toFixed(2)} ms${cpu}${flag}`,
+      );
+    }
+  }
+  inspected = [];
+  for (const [i, variant] of variants.entries()) inspected.push(await inspect(variant, servers[i]));
+} finally {
+  for (const server of servers) {
+    resume(server);
+    await server.stop();
   }
 }
 const elapsed = (Date.now() - started) / 1000;
@@ -113,9 +157,9 @@ const rows = variants.map((v) => {
     roundRatio: { median: median(perRound), min: Math.min(...perRound), max: Math.max(...perRound) },
     cpuUs: rs.every((r) => r.cpuUs !== null) ? median(rs.map((r) => r.cpuUs)) : null,
     cpuRatio: rs.every((r) => r.cpuUs !== null) ? median(rs.map((r) => r.cpuUs)) / median(bare.map((r) => r.cpuUs)) : null,
-    rssMB: median(rs.map((r) => r.rssMB)),
+    rssMB: inspected[variants.indexOf(v)].rssMB,
     errors: rs.reduce((n, r) => n + r.errors, 0),
-    recorded: v.route ? rs.every((r) => r.recorded) : null,
+    recorded: inspected[variants.indexOf(v)].recorded,
     runs: rs,
   };
 });
@@ -126,7 +170,7 @@ const f3 = (n) => n.toFixed(3);
 const md = [
   `# Throughput: GET /users/:id, bare framework vs. metrics libraries`,
   '',
-  `${rounds} interleaved round(s); each: fresh server process, ${warmup} s warm-up, ${duration} s measured, ${connections} connections, load by ${tool} in its own process.`,
+  `${rounds} interleaved round(s) of ${duration} s measured per variant, each after ${settle} s of settling load; one server process per variant, warmed up ${warmup} s once, stopped (SIGSTOP) while the others are measured; ${connections} connections, load by ${tool} in its own process; ${pinText()}.`,
   `Node ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}), load average before ${loadBefore.map(f2).join(' ')}, after ${os.loadavg().map(f2).join(' ')}; ${f0(elapsed)} s in all. ${new Date().toISOString()}.`,
   '',
   '"ratio" is the variant\'s median req/s over the bare framework\'s median; "round ratio" is the same per round (each variant against the bare run of its own round). Control rows are the bare app measured again: their spread is the noise floor. "server CPU µs/req" is the server process\'s user + system CPU time over the measured window divided by the requests served (from /proc); it is much less sensitive than req/s to other load on the machine, and "CPU ratio" is its median over the bare framework\'s.',
@@ -145,6 +189,6 @@ mkdirSync(args.out, { recursive: true });
 writeFileSync(join(args.out, 'latest.md'), md);
 writeFileSync(
   join(args.out, 'latest.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, tool, rounds, duration, warmup, connections, loadBefore, loadAfter: os.loadavg(), elapsed, rows }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, tool, pin: cpus, rounds, duration, settle, warmup, connections, loadBefore, loadAfter: os.loadavg(), elapsed, rows }, null, 2)}\n`,
 );
 if (rows.some((r) => r.errors > 0 || r.recorded === false || !(r.rps.median > 0))) process.exitCode = 1;

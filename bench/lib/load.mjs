@@ -1,6 +1,7 @@
 // Fixed-URL load from a separate process: wrk when it is installed (it takes less CPU from the server on a
 // small machine), autocannon's CLI otherwise.
 import { execFile, execFileSync } from 'node:child_process';
+import { onCpus } from './server.mjs';
 
 const AUTOCANNON = new URL('../node_modules/autocannon/autocannon.js', import.meta.url).pathname;
 const WRK_SCRIPT = new URL('./wrk-json.lua', import.meta.url).pathname;
@@ -14,7 +15,8 @@ export function defaultTool() {
   }
 }
 
-function run(cmd, args, timeoutMs) {
+function run(command, commandArgs, timeoutMs, cpus) {
+  const [cmd, args] = onCpus(cpus, command, commandArgs);
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr}`));
@@ -24,10 +26,10 @@ function run(cmd, args, timeoutMs) {
 }
 
 /** @returns {Promise<{ rps: number, p99ms: number, requests: number, errors: number }>} */
-export async function load({ tool, url, connections, duration, threads = 1 }) {
+export async function load({ tool, url, connections, duration, threads = 1, cpus = null }) {
   const timeoutMs = (duration + 30) * 1000;
   if (tool === 'wrk') {
-    const out = await run('wrk', [`-t${threads}`, `-c${connections}`, `-d${duration}s`, '-s', WRK_SCRIPT, url], timeoutMs);
+    const out = await run('wrk', [`-t${threads}`, `-c${connections}`, `-d${duration}s`, '-s', WRK_SCRIPT, url], timeoutMs, cpus);
     const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
     if (!line) throw new Error(`wrk printed no summary:\n${out}`);
     const r = JSON.parse(line);
@@ -39,7 +41,7 @@ export async function load({ tool, url, connections, duration, threads = 1 }) {
       errors: e.connect + e.read + e.write + e.status + e.timeout,
     };
   }
-  const out = await run(process.execPath, [AUTOCANNON, '--json', '-c', String(connections), '-d', String(duration), url], timeoutMs);
+  const out = await run(process.execPath, [AUTOCANNON, '--json', '-c', String(connections), '-d', String(duration), url], timeoutMs, cpus);
   const r = JSON.parse(out.slice(out.indexOf('{')));
   return {
     rps: r.requests.total / r.duration,

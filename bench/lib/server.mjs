@@ -1,6 +1,7 @@
 // Starts a benchmark app as its own process and learns its port from the one JSON line it prints.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { createInterface } from 'node:readline';
 
 const live = new Set();
@@ -20,8 +21,36 @@ export function appFile(app) {
   return new URL(`../apps/${app}.mjs`, import.meta.url).pathname;
 }
 
-export function startApp(app, { timeoutMs = 15_000, execArgv = [] } = {}) {
-  const child = spawn(process.execPath, ['--expose-gc', ...execArgv, appFile(app)], {
+/**
+ * Which CPUs the server and the load generator run on. On a machine with two or more CPUs each gets its own
+ * (the server the last CPU, the load generator the others), so they do not take turns on one core and the
+ * server's throughput reflects its own cost per request; null when pinning is off or impossible.
+ */
+export function cpuPlan(mode = 'auto') {
+  if (mode === 'off') return null;
+  const count = os.cpus().length;
+  let taskset = true;
+  try {
+    execFileSync('which', ['taskset'], { stdio: 'ignore' });
+  } catch {
+    taskset = false;
+  }
+  if (count < 2 || !taskset) {
+    if (mode === 'on') throw new Error('--pin on needs taskset and at least 2 CPUs');
+    return null;
+  }
+  return { server: String(count - 1), load: count === 2 ? '0' : `0-${count - 2}` };
+}
+
+/** `[cmd, args]` run on `cpus` (a taskset CPU list) when given. */
+export function onCpus(cpus, cmd, args) {
+  return cpus ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args];
+}
+
+export function startApp(app, { timeoutMs = 15_000, execArgv = [], cpus = null } = {}) {
+  // taskset execs the command: the child's pid is the server's.
+  const [cmd, argv] = onCpus(cpus, process.execPath, ['--expose-gc', ...execArgv, appFile(app)]);
+  const child = spawn(cmd, argv, {
     env: { ...process.env, PORT: '0', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -16,6 +16,7 @@ import { startHttpServer } from './metrics-server.js';
 import { labelString, type ResolvedOptions, resolveOptions } from './options.js';
 import { DEFAULT_METRICS, type InProgressGauge, registerRequestFamilies, type SeriesStore, UNMATCHED } from './request-metrics.js';
 import { isClientError, RequestRecord } from './request-record.js';
+import { watchedOf, watchResponse } from './response-watch.js';
 import type { CustomMetricOptions, Exposition, GenerateOptions, HttpServerOptions, LabelValue, MetricsOptions } from './types.js';
 import { VERSION } from './version.js';
 
@@ -48,8 +49,8 @@ export class PromHttp<Req, Res> {
   private readonly warned = new Set<string>();
   private readonly defaultWrappers: Array<CustomMetric<Req, Res>> = [];
   private renderer: (options: GenerateOptions) => Promise<RenderedExposition>;
-  /** The 'close' listener of every recorded response, bound to the request's record. */
-  private readonly onClose: (this: RequestRecord) => void;
+  /** Where the framework keeps a request's error, when no hook reports it (Express). */
+  private readonly errorOf: ((req: Req, res: Res) => unknown) | undefined;
 
   constructor(options: MetricsOptions<Req, Res> | undefined, routes: RouteReader<Req, Res>) {
     const o = resolveOptions(options);
@@ -112,19 +113,7 @@ export class PromHttp<Req, Res> {
         return labelString(groupBy(req));
       };
     }
-    const engine = this;
-    const errorOf = routes.error;
-    this.onClose = function promHttpResponseClose(this: RequestRecord): void {
-      const req = this.req as Req;
-      const res = this.res as Res;
-      if (errorOf !== undefined) {
-        const error = errorOf(req, res);
-        if (error !== undefined) engine.noteError(this, error);
-      }
-      // 'close' also ends a response the client left before it was complete: then it is a 499.
-      const raw = this.raw as ServerResponse;
-      engine.finish(this, req, res, raw.writableEnded ? raw.statusCode : 499);
-    };
+    this.errorOf = routes.error;
     const registry = o.registry;
     this.renderer = o.cluster ? clusterRenderer(registry) : (opts) => renderExposition(registry, opts);
   }
@@ -158,14 +147,31 @@ export class PromHttp<Req, Res> {
   }
 
   /**
-   * Finishes `record` when `raw` (the Node response) emits 'close': once the response has finished, or when
-   * the client went away first (status 499). One listener, bound to the record, per recorded request.
+   * Finishes `record` when `raw` (the Node response) is done: with the status sent, or 499 when the client
+   * went away first (see response-watch.ts for how, without a listener per request).
    */
-  finishOnClose(record: RequestRecord, req: Req, res: Res, raw: ServerResponse): void {
+  finishOnEnd(record: RequestRecord, req: Req, res: Res, raw: ServerResponse): void {
     record.req = req;
     record.res = res;
     record.raw = raw;
-    raw.on('close', this.onClose.bind(record));
+    record.owner = this;
+    watchResponse(record);
+  }
+
+  /** This engine's record of the request `raw` answers, while the response is not done. */
+  recordOf(raw: ServerResponse): RequestRecord | undefined {
+    return watchedOf(raw, this) as RequestRecord | undefined;
+  }
+
+  /** Called by a record whose response is done. */
+  endRecord(record: RequestRecord, status: number): void {
+    const req = record.req as Req;
+    const res = record.res as Res;
+    if (this.errorOf !== undefined) {
+      const error = this.errorOf(req, res);
+      if (error !== undefined) this.noteError(record, error);
+    }
+    this.finish(record, req, res, status);
   }
 
   /** The handler threw, rejected or passed `error` on. The first error of a request is kept. */

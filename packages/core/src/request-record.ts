@@ -1,5 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import type { ProgressCell } from './request-metrics.js';
+import type { Watched } from './response-watch.js';
+
+/** What finishes a record (the engine that started it). */
+export interface RecordOwner {
+  endRecord(record: RequestRecord, status: number): void;
+}
 
 /** A custom metric wrapper entered by a request, waiting for the response to finish. */
 export interface EnteredWrapper {
@@ -13,7 +19,7 @@ export interface EnteredWrapper {
 }
 
 /** What one request carries from its start to its finish. One small object per recorded request. */
-export class RequestRecord {
+export class RequestRecord implements Watched {
   /** The in-progress cell incremented at the start, or null when the default metrics skip this request. */
   cell: ProgressCell | null = null;
   /** Record the default metrics for this request. */
@@ -25,10 +31,11 @@ export class RequestRecord {
   hasError = false;
   entered: EnteredWrapper[] | null = null;
   finished = false;
-  /** The framework's request and response, and the Node response whose 'close' finishes the record. */
+  /** The framework's request and response, and the Node response whose end finishes the record. */
   req: unknown = undefined;
   res: unknown = undefined;
   raw: ServerResponse | null = null;
+  owner: RecordOwner | null = null;
   constructor(
     /** `performance.now()` at the request's start. */
     readonly start: number,
@@ -36,6 +43,11 @@ export class RequestRecord {
     defaults: boolean,
   ) {
     this.defaults = defaults;
+  }
+
+  /** The response is done (status as sent) or the client left first (499). */
+  end(status: number): void {
+    this.owner?.endRecord(this, status);
   }
 }
 

@@ -1,6 +1,6 @@
-import { request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
+import { request as httpRequest, IncomingMessage, type Server, ServerResponse } from 'node:http';
+import { type AddressInfo, Socket } from 'node:net';
+import { Duplex, Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import express5 from 'express';
 import express4 from 'express4';
@@ -12,6 +12,11 @@ import { type ExpressMetricsOptions, metrics } from './index.js';
 
 type Express = typeof express5;
 const servers: Server[] = [];
+/** The app's root router stack: Express 4 keeps it at `_router` (its `app.router` throws), Express 5 at `router`. */
+function rootStack(app: object): Array<{ handle: unknown }> {
+  const a = app as { _router?: { stack: Array<{ handle: unknown }> }; router?: { stack: Array<{ handle: unknown }> } };
+  return ('_router' in a ? a._router?.stack : a.router?.stack) ?? [];
+}
 afterEach(() => {
   for (const s of servers.splice(0)) s.close();
 });
@@ -213,6 +218,111 @@ describe.each([
     expect(sampleValue(byUrl, 'http_request_total', { url: '/r/x/1' })).toBe(1);
     expect(sampleValue(byUrl, 'http_request_total', { url: '/r/x/2' })).toBe(1);
   });
+
+  it('a middleware that replaces res.locals loses nothing: the request and its wrapper record once', async () => {
+    const { app, m } = build({}, (a, mm) => {
+      const c = mm.counter('locals_total', 'Locals');
+      a.get(
+        '/locals',
+        (_req, res, next) => {
+          res.locals = { user: 'u' };
+          next();
+        },
+        c,
+        (_req, res) => {
+          res.send('ok');
+        },
+      );
+    });
+    await request(app).get('/locals');
+    const text = (await m.generateMetrics()).body;
+    expect(sampleValue(text, 'http_request_total', { path: '/locals', status: '200' })).toBe(1);
+    expect(sampleValue(text, 'locals_total')).toBe(1);
+    expect(sampleValue(text, 'http_requests_in_progress', { method: 'GET' })).toBe(0);
+  });
+
+  it('records a request handed to the app without a Node server (a made-up request and response)', async () => {
+    const { app, m } = build();
+    const req = new IncomingMessage(new Socket());
+    req.method = 'GET';
+    req.url = '/users/5';
+    const res = new ServerResponse(req);
+    const sent = new Promise<void>((resolve) => res.once('finish', () => resolve()));
+    // The made-up response's connection swallows what it sends; the response closes when told.
+    const sink = new Duplex({ write: (_chunk, _encoding, done) => done(), read() {} });
+    res.assignSocket(sink as Socket);
+    app(req as never, res as never);
+    await sent;
+    res.emit('close');
+    const text = (await m.generateMetrics()).body;
+    expect(sampleValue(text, 'http_request_total', { path: '/users/:id', status: '200' })).toBe(1);
+    expect(sampleValue(text, 'http_requests_in_progress', { method: 'GET' })).toBe(0);
+  });
+
+  it('first in the app, it leaves the router after one request (Express 5) and records, serves and authorizes the same', async () => {
+    const seen: string[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const app = express();
+    const m = metrics({
+      registry: new Registry(),
+      collectDefaultMetrics: false,
+      authorize: (req) => req.get('x-token') === 't',
+    });
+    app.use(m);
+    // A request still in this async middleware while the layer moves out must go on to its route.
+    app.use(async (req, _res, next) => {
+      if (req.query.wait === '1') await gate;
+      next();
+    });
+    app.get('/users/:id', (req, res) => {
+      seen.push(req.params.id as string);
+      res.json({ id: req.params.id });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    servers.push(server);
+    await new Promise((r) => server.once('listening', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const layers = () => rootStack(app);
+    expect(layers().some((l) => l.handle === m)).toBe(true);
+
+    const first = fetch(`${base}/users/1?wait=1`);
+    await new Promise((r) => setTimeout(r, 50));
+    const isExpress5 = !('_router' in app);
+    // Express 4's root stack starts with its own layers: the middleware stays a layer there.
+    expect(layers().some((l) => l.handle === m)).toBe(!isExpress5);
+    expect((await fetch(`${base}/users/2`)).status).toBe(200);
+    release();
+    expect((await first).status).toBe(200);
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    const scrape = await fetch(`${base}/metrics`, { headers: { 'x-token': 't' } });
+    expect(scrape.status).toBe(200);
+    const text = await scrape.text();
+    expect(seen.sort()).toEqual(['1', '2']);
+    expect(sampleValue(text, 'http_request_total', { path: '/users/:id', status: '200' })).toBe(2);
+    expect(sampleValue(text, 'http_request_total', { path: '/metrics' })).toBeUndefined();
+    expect(sampleValue(text, 'http_requests_in_progress', { method: 'GET' })).toBe(0);
+  });
+
+  it('after another middleware, it keeps its layer: what that middleware answers is not recorded', async () => {
+    const app = express();
+    const m = metrics({ registry: new Registry(), collectDefaultMetrics: false });
+    app.get('/early', (_req, res) => {
+      res.send('early');
+    });
+    app.use(m);
+    app.get('/late', (_req, res) => {
+      res.send('late');
+    });
+    for (const url of ['/early', '/late', '/early', '/late']) await request(app).get(url);
+    expect(rootStack(app).some((l) => l.handle === m)).toBe(true);
+    const text = (await m.generateMetrics()).body;
+    expect(sampleValue(text, 'http_request_total', { path: '/late' })).toBe(2);
+    expect(sampleValue(text, 'http_request_total', { path: '/early' })).toBeUndefined();
+  });
+
   it('negotiates OpenMetrics, filters names, gzips, answers HEAD and refuses other methods', async () => {
     const { app } = build();
     await request(app).get('/users/1');

@@ -1,6 +1,7 @@
 import { type CustomKind, type CustomMetric, PromHttp, type RequestRecord, type RouteReader } from '@prom-http/core';
 import type { Application, NextFunction, Request, Response } from 'express';
-import { requestError, slotsOf, tapErrors } from './error-tap.js';
+import { requestError, tapErrors } from './error-tap.js';
+import { moveOutOfRouter } from './first-layer.js';
 import { endpointName, routeTemplate } from './route-template.js';
 import type { ExpressCustomMetricOptions, ExpressMetrics, ExpressMetricsOptions, MetricWrapper } from './types.js';
 
@@ -48,21 +49,19 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
   }
   const checkExcluded = engine.options.isExcluded !== null;
 
-  // Per instance: two instances on one app (say, two registries) each record the request.
-  const kRecord = Symbol('prom-http.record');
-
-  /** Starts recording `req`; null when nothing is recorded for it. */
-  function start(req: Request, res: Response): RequestRecord | null {
-    const record = engine.begin(req, res, req.method, checkExcluded ? pathOf(req.originalUrl ?? req.url) : undefined);
-    slotsOf(res)[kRecord] = record;
-    if (record !== null) engine.finishOnClose(record, req, res, res);
-    return record;
-  }
-
-  /** The record of a request the middleware (or an earlier wrapper) started, else starts it now. */
+  /**
+   * The record of a request the middleware (or an earlier wrapper) started, else a new one; null when nothing
+   * is recorded for it. Found through the response, so the same middleware mounted twice on a request's path
+   * records it once, and two instances (say, two registries) each record it.
+   */
   function track(req: Request, res: Response): RequestRecord | null {
-    const known = slotsOf(res)[kRecord] as RequestRecord | null | undefined;
-    return known !== undefined ? known : start(req, res);
+    const known = engine.recordOf(res);
+    if (known !== undefined) return known;
+    // A response already done (a wrapper entered after it was sent) is not started again.
+    if (res.writableFinished) return null;
+    const record = engine.begin(req, res, req.method, checkExcluded ? pathOf(req.originalUrl ?? req.url) : undefined);
+    if (record !== null) engine.finishOnEnd(record, req, res, res);
+    return record;
   }
 
   function serveMetrics(req: Request, res: Response): void {
@@ -79,14 +78,26 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
       });
   }
 
-  const middleware = function promHttpMiddleware(req: Request, res: Response, next: NextFunction): void {
+  /** Serves a scrape (then returns true) or starts recording the request. */
+  function onRequest(req: Request, res: Response): boolean {
     if (endpoints.length > 0 && isEndpoint(req.originalUrl ?? req.url)) {
       serveMetrics(req, res);
-      return;
+      return true;
     }
     tapErrors(req.app);
-    // track, not start: the same middleware mounted twice on a request's path must record it once.
     track(req, res);
+    return false;
+  }
+
+  let checkedApp: Application | null = null;
+  const middleware = function promHttpMiddleware(req: Request, res: Response, next: NextFunction): void {
+    if (onRequest(req, res)) return;
+    const app = req.app;
+    if (app !== checkedApp) {
+      checkedApp = app;
+      // First in the app's router: from the next request on, the router's dispatch starts requests instead.
+      moveOutOfRouter(app, middleware, onRequest);
+    }
     next();
   } as ExpressMetrics;
 

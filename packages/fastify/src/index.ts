@@ -80,7 +80,7 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
     if (record !== null) {
       if (flags?.doNotTrack === true) engine.skipDefaults(record);
       (reply as Tracked)[kRecord] = record;
-      engine.finishOnClose(record, request, reply, reply.raw);
+      engine.finishOnEnd(record, request, reply, reply.raw);
     }
     done();
   });
