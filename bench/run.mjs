@@ -1,11 +1,12 @@
 // Throughput of the same app (GET /users/:id → small JSON) bare, with prom-http and with each peer library.
-// Every variant is its own server process, started and warmed up once; only the one being measured runs, the
-// others are stopped (SIGSTOP) and take no CPU. Every round loads every variant once, in the same order, from
-// a separate process (wrk, or autocannon's CLI): a settling second, then the measured window. Many short
-// interleaved rounds spread the machine's noise, which comes and goes over seconds, over all variants alike;
-// the control rows (the bare app again, another process) show how large that noise still is.
+// Every variant is its own server process, warmed up, replaced by a fresh one every few rounds
+// (--restart-every); only the one being measured runs, the others are stopped (SIGSTOP) and take no CPU.
+// Every round loads every variant once, in the same order, from a separate process (wrk, or autocannon's
+// CLI): a settling second, then the measured window. Many short interleaved rounds spread the machine's
+// noise, which comes and goes over seconds, over all variants alike; the control rows (the bare app again,
+// another process) show how large that noise still is.
 //
-//   node bench/run.mjs [--rounds 20] [--duration 3] [--settle 1] [--warmup 3] [--connections 50] [--only a,b]
+//   node bench/run.mjs [--rounds 20] [--duration 3] [--settle 1] [--restart-every 5] [--warmup 3] [--connections 50] [--only a,b]
 //                      [--tool wrk|autocannon] [--pin auto|on|off] [--smoke] [--out bench/results]
 //
 // --pin (default auto: on when taskset and 2+ CPUs exist) runs the servers on the last CPU and the load
@@ -25,6 +26,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '3' },
     settle: { type: 'string', default: '1' },
+    'restart-every': { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
     only: { type: 'string' },
     tool: { type: 'string' },
@@ -39,6 +41,7 @@ const rounds = smoke ? 1 : positiveInt('rounds');
 const duration = smoke ? 1 : positiveInt('duration');
 const warmup = smoke ? 0 : nonNegativeInt('warmup');
 const settle = smoke ? 0 : nonNegativeInt('settle');
+const restartEvery = positiveInt('restart-every');
 const connections = positiveInt('connections');
 const tool = args.tool ?? defaultTool();
 if (tool !== 'wrk' && tool !== 'autocannon') throw new Error(`--tool must be wrk or autocannon, not ${tool}`);
@@ -104,23 +107,37 @@ function median(xs) {
 function pinText() {
   return cpus ? `servers on CPU ${cpus.server}, load generator on CPU ${cpus.load}` : 'not pinned to CPUs';
 }
-const estimate = variants.length * (warmup + 2) + variants.length * rounds * (settle + duration + 0.3);
+const estimate = Math.ceil(rounds / restartEvery) * variants.length * (warmup + 2) + variants.length * rounds * (settle + duration + 0.3);
 log(
-  `${variants.length} variants × ${rounds} rounds of ${duration} s (after ${settle} s of settling load each), ${warmup} s warm-up per server, ${connections} connections, ${tool}, ${pinText()}: about ${Math.ceil(estimate / 60)} min`,
+  `${variants.length} variants × ${rounds} rounds of ${duration} s (after ${settle} s of settling load each), new server processes every ${restartEvery} rounds with ${warmup} s warm-up each, ${connections} connections, ${tool}, ${pinText()}: about ${Math.ceil(estimate / 60)} min`,
 );
 const loadBefore = os.loadavg();
 const started = Date.now();
 const runs = Object.fromEntries(variants.map((v) => [v.name, []]));
 const servers = [];
 let inspected;
-try {
+/** A fresh set of server processes, each warmed up, then stopped until its turn. */
+async function startServers() {
   for (const variant of variants) {
     const server = await startApp(variant.app, { cpus: cpus?.server });
     servers.push(server);
     if (warmup > 0) await load({ tool, url: url(server), connections, duration: warmup, cpus: cpus?.load });
     pause(server);
   }
+}
+async function stopServers() {
+  for (const server of servers.splice(0)) {
+    resume(server);
+    await server.stop();
+  }
+}
+try {
   for (let round = 0; round < rounds; round++) {
+    // New processes every few rounds: what one process happens to get (memory layout, JIT) averages out too.
+    if (round % restartEvery === 0) {
+      await stopServers();
+      await startServers();
+    }
     for (const [i, variant] of variants.entries()) {
       const r = await measure(servers[i]);
       runs[variant.name].push(r);
@@ -134,10 +151,7 @@ try {
   inspected = [];
   for (const [i, variant] of variants.entries()) inspected.push(await inspect(variant, servers[i]));
 } finally {
-  for (const server of servers) {
-    resume(server);
-    await server.stop();
-  }
+  await stopServers();
 }
 const elapsed = (Date.now() - started) / 1000;
 
@@ -170,7 +184,7 @@ const f3 = (n) => n.toFixed(3);
 const md = [
   `# Throughput: GET /users/:id, bare framework vs. metrics libraries`,
   '',
-  `${rounds} interleaved round(s) of ${duration} s measured per variant, each after ${settle} s of settling load; one server process per variant, warmed up ${warmup} s once, stopped (SIGSTOP) while the others are measured; ${connections} connections, load by ${tool} in its own process; ${pinText()}.`,
+  `${rounds} interleaved round(s) of ${duration} s measured per variant, each after ${settle} s of settling load; one server process per variant, replaced by a fresh one every ${restartEvery} rounds and warmed up ${warmup} s, stopped (SIGSTOP) while the others are measured; ${connections} connections, load by ${tool} in its own process; ${pinText()}.`,
   `Node ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}), load average before ${loadBefore.map(f2).join(' ')}, after ${os.loadavg().map(f2).join(' ')}; ${f0(elapsed)} s in all. ${new Date().toISOString()}.`,
   '',
   '"ratio" is the variant\'s median req/s over the bare framework\'s median; "round ratio" is the same per round (each variant against the bare run of its own round). Control rows are the bare app measured again: their spread is the noise floor. "server CPU µs/req" is the server process\'s user + system CPU time over the measured window divided by the requests served (from /proc); it is much less sensitive than req/s to other load on the machine, and "CPU ratio" is its median over the bare framework\'s.',
@@ -189,6 +203,6 @@ mkdirSync(args.out, { recursive: true });
 writeFileSync(join(args.out, 'latest.md'), md);
 writeFileSync(
   join(args.out, 'latest.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, tool, pin: cpus, rounds, duration, settle, warmup, connections, loadBefore, loadAfter: os.loadavg(), elapsed, rows }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, tool, pin: cpus, rounds, duration, settle, restartEvery, warmup, connections, loadBefore, loadAfter: os.loadavg(), elapsed, rows }, null, 2)}\n`,
 );
 if (rows.some((r) => r.errors > 0 || r.recorded === false || !(r.rps.median > 0))) process.exitCode = 1;
