@@ -241,6 +241,32 @@ describe.each([
     expect(sampleValue(text, 'http_requests_in_progress', { method: 'GET' })).toBe(0);
   });
 
+  it('a wrapper entered after the response finished starts nothing: the request counts once', async () => {
+    const { app, m } = build({}, (a, mm) => {
+      const c = mm.counter('after_total', 'After');
+      a.get(
+        '/after',
+        (_req, res, next) => {
+          res.send('done');
+          res.once('finish', () => setImmediate(next));
+        },
+        c,
+        (_req, _res) => {},
+      );
+    });
+    const server = app.listen(0, '127.0.0.1');
+    servers.push(server);
+    await new Promise((r) => server.once('listening', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect(await (await fetch(`${base}/after`)).text()).toBe('done');
+    await new Promise((r) => setTimeout(r, 50));
+    const text = (await m.generateMetrics()).body;
+    expect(sampleValue(text, 'http_request_total', { path: '/after' })).toBe(1);
+    // A counter with no per-request labels is exported at 0 from its creation.
+    expect(sampleValue(text, 'after_total')).toBe(0);
+    expect(sampleValue(text, 'http_requests_in_progress', { method: 'GET' })).toBe(0);
+  });
+
   it('records a request handed to the app without a Node server (a made-up request and response)', async () => {
     const { app, m } = build();
     const req = new IncomingMessage(new Socket());
