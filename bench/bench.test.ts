@@ -15,7 +15,10 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 interface Row {
   variant: string;
+  kind: string;
   rps: { median: number };
+  interleaved: { ratio: number } | null;
+  paired: { ratio: { median: number }; busy: number | null } | null;
   errors: number;
   recorded: boolean | null;
 }
@@ -36,6 +39,10 @@ describe('bench', () => {
       expect(row.rps.median, row.variant).toBeGreaterThan(0);
       expect(row.errors, row.variant).toBe(0);
       expect(row.recorded, row.variant).not.toBe(false);
+      // Both designs ran: each variant alone, and each beside its bare framework at the same moment.
+      expect(row.interleaved?.ratio, row.variant).toBeGreaterThan(0);
+      expect(row.paired?.ratio.median, row.variant).toBeGreaterThan(0);
+      if (row.kind !== 'bare') expect(row.paired?.busy, row.variant).toBeGreaterThan(0);
     }
   }, 60_000);
 

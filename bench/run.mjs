@@ -7,10 +7,16 @@
 // another process) show how large that noise still is.
 //
 //   node bench/run.mjs [--rounds 20] [--duration 3] [--settle 1] [--restart-every 5] [--warmup 3] [--connections 50] [--only a,b]
-//                      [--tool wrk|autocannon] [--pin auto|on|off] [--smoke] [--out bench/results]
+//                      [--mode both|interleaved|paired] [--tool wrk|autocannon] [--pin auto|on|off] [--smoke] [--out bench/results]
 //
 // --pin (default auto: on when taskset and 2+ CPUs exist) runs the servers on the last CPU and the load
 // generator on the others, so the two never compete for one core.
+//
+// --mode (default both) picks the designs: "interleaved" measures one server at a time, as above; "paired"
+// measures each variant at the same moment as its bare framework: both servers run at once on the same CPU,
+// each under its own load generator, and the variant's req/s is divided by the bare one's of that same window.
+// What the machine does to one (other tenants, clock and cache effects, which swing a lone server's req/s by
+// ±15% from one window to the next here) it does to both, so the ratio keeps only what the library costs.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +37,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     tool: { type: 'string' },
     pin: { type: 'string', default: 'auto' },
+    mode: { type: 'string', default: 'both' },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string', default: new URL('./results', import.meta.url).pathname },
   },
@@ -48,6 +55,9 @@ if (tool !== 'wrk' && tool !== 'autocannon') throw new Error(`--tool must be wrk
 const variants = select(args.only);
 if (!['auto', 'on', 'off'].includes(args.pin)) throw new Error(`--pin must be auto, on or off, not ${args.pin}`);
 const cpus = cpuPlan(args.pin);
+if (!['both', 'interleaved', 'paired'].includes(args.mode)) throw new Error(`--mode must be both, interleaved or paired, not ${args.mode}`);
+const interleaved = args.mode !== 'paired';
+const paired = args.mode !== 'interleaved';
 
 function positiveInt(name) {
   const n = Number(args[name]);
@@ -86,6 +96,35 @@ async function measure(server) {
   }
 }
 
+/**
+ * One measured window of `server` and `bareServer` at once, on the same CPU, each under its own load generator:
+ * both req/s and CPU µs/req, and how busy the two kept the servers' CPU (near 1: the load saturated it).
+ */
+async function measurePair(bareServer, server) {
+  resume(bareServer);
+  resume(server);
+  try {
+    const both = (seconds) =>
+      Promise.all([bareServer, server].map((s) => load({ tool, url: url(s), connections, duration: seconds, cpus: cpus?.load })));
+    if (settle > 0) await both(settle);
+    const before = [cpuSeconds(bareServer.child.pid), cpuSeconds(server.child.pid)];
+    const t0 = process.hrtime.bigint();
+    const [bare, variant] = await both(duration);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const after = [cpuSeconds(bareServer.child.pid), cpuSeconds(server.child.pid)];
+    const known = [...before, ...after].every((c) => c !== null);
+    const cpuUs = (i, r) => (known ? ((after[i] - before[i]) * 1e6) / r.requests : null);
+    return {
+      bare: { ...bare, cpuUs: cpuUs(0, bare) },
+      variant: { ...variant, cpuUs: cpuUs(1, variant) },
+      busy: known ? (after[0] - before[0] + after[1] - before[1]) / seconds : null,
+    };
+  } finally {
+    pause(bareServer);
+    pause(server);
+  }
+}
+
 /** After the rounds: the server's memory, and whether the library recorded the load in its /metrics. */
 async function inspect(variant, server) {
   resume(server);
@@ -107,13 +146,16 @@ function median(xs) {
 function pinText() {
   return cpus ? `servers on CPU ${cpus.server}, load generator on CPU ${cpus.load}` : 'not pinned to CPUs';
 }
-const estimate = Math.ceil(rounds / restartEvery) * variants.length * (warmup + 2) + variants.length * rounds * (settle + duration + 0.3);
+const pairedVariants = variants.filter((v) => !v.bare);
+const windows = (interleaved ? variants.length : 0) + (paired ? pairedVariants.length : 0);
+const estimate = Math.ceil(rounds / restartEvery) * variants.length * (warmup + 2) + windows * rounds * (settle + duration + 0.3);
 log(
-  `${variants.length} variants × ${rounds} rounds of ${duration} s (after ${settle} s of settling load each), new server processes every ${restartEvery} rounds with ${warmup} s warm-up each, ${connections} connections, ${tool}, ${pinText()}: about ${Math.ceil(estimate / 60)} min`,
+  `${variants.length} variants × ${rounds} rounds of ${duration} s (after ${settle} s of settling load each), ${args.mode} (${[interleaved && 'interleaved', paired && 'paired'].filter(Boolean).join(' and ')}), new server processes every ${restartEvery} rounds with ${warmup} s warm-up each, ${connections} connections, ${tool}, ${pinText()}: about ${Math.ceil(estimate / 60)} min`,
 );
 const loadBefore = os.loadavg();
 const started = Date.now();
 const runs = Object.fromEntries(variants.map((v) => [v.name, []]));
+const pairs = Object.fromEntries(pairedVariants.map((v) => [v.name, []]));
 const servers = [];
 let inspected;
 /** A fresh set of server processes, each warmed up, then stopped until its turn. */
@@ -131,6 +173,9 @@ async function stopServers() {
     await server.stop();
   }
 }
+function bareOf(variant) {
+  return variants.find((b) => b.bare && b.framework === variant.framework);
+}
 try {
   for (let round = 0; round < rounds; round++) {
     // New processes every few rounds: what one process happens to get (memory layout, JIT) averages out too.
@@ -139,12 +184,22 @@ try {
       await startServers();
     }
     for (const [i, variant] of variants.entries()) {
+      if (!interleaved) break;
       const r = await measure(servers[i]);
       runs[variant.name].push(r);
       const flag = r.errors ? ` ${r.errors} errors` : '';
       const cpu = r.cpuUs === null ? '' : `  ${r.cpuUs.toFixed(0)} CPU µs/req`;
       log(
         `round ${round + 1}/${rounds} ${variant.name.padEnd(24)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99ms.toFixed(2)} ms${cpu}${flag}`,
+      );
+    }
+    for (const variant of paired ? pairedVariants : []) {
+      const bareServer = servers[variants.indexOf(bareOf(variant))];
+      const p = await measurePair(bareServer, servers[variants.indexOf(variant)]);
+      pairs[variant.name].push(p);
+      const flag = p.bare.errors + p.variant.errors ? ` ${p.bare.errors + p.variant.errors} errors` : '';
+      log(
+        `round ${round + 1}/${rounds} paired ${variant.name.padEnd(24)} ${p.variant.rps.toFixed(0).padStart(7)} req/s beside bare ${p.bare.rps.toFixed(0).padStart(7)}: ${(p.variant.rps / p.bare.rps).toFixed(3)}${flag}`,
       );
     }
   }
@@ -155,54 +210,99 @@ try {
 }
 const elapsed = (Date.now() - started) / 1000;
 
+/** Every paired window the bare app `bare` ran in. */
+const besideBare = (bare) => pairedVariants.filter((v) => v.framework === bare.framework).flatMap((v) => pairs[v.name]);
+const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
 const rows = variants.map((v) => {
   const rs = runs[v.name];
-  const bare = runs[variants.find((b) => b.bare && b.framework === v.framework).name];
+  const bare = runs[bareOf(v).name];
   const rps = rs.map((r) => r.rps);
-  const perRound = rs.map((r, i) => r.rps / bare[i].rps);
+  const ps = pairs[v.name] ?? [];
+  const pairedRow = (ps.length > 0 || (paired && v.bare)) && {
+    ratio: v.bare ? spread([1]) : spread(ps.map((p) => p.variant.rps / p.bare.rps)),
+    rps: v.bare ? null : median(ps.map((p) => p.variant.rps)),
+    bareRps: v.bare ? null : median(ps.map((p) => p.bare.rps)),
+    p99ms: v.bare ? null : median(ps.map((p) => p.variant.p99ms)),
+    cpuRatio: ps.length > 0 && ps.every((p) => p.busy !== null) ? median(ps.map((p) => p.variant.cpuUs / p.bare.cpuUs)) : null,
+    busy: ps.length > 0 && ps.every((p) => p.busy !== null) ? median(ps.map((p) => p.busy)) : null,
+    runs: ps,
+  };
+  const errors = rs.reduce((n, r) => n + r.errors, 0) + ps.reduce((n, p) => n + p.variant.errors + p.bare.errors, 0);
   return {
     variant: v.name,
     app: v.app,
     framework: v.framework,
     kind: v.bare ? 'bare' : v.control ? 'control' : v.reference ? 'reference' : v.ours ? 'prom-http' : 'peer',
-    rps: { median: median(rps), min: Math.min(...rps), max: Math.max(...rps) },
-    p99ms: median(rs.map((r) => r.p99ms)),
-    ratio: median(rps) / median(bare.map((r) => r.rps)),
-    roundRatio: { median: median(perRound), min: Math.min(...perRound), max: Math.max(...perRound) },
-    cpuUs: rs.every((r) => r.cpuUs !== null) ? median(rs.map((r) => r.cpuUs)) : null,
-    cpuRatio: rs.every((r) => r.cpuUs !== null) ? median(rs.map((r) => r.cpuUs)) / median(bare.map((r) => r.cpuUs)) : null,
+    interleaved: interleaved
+      ? {
+          rps: spread(rps),
+          p99ms: median(rs.map((r) => r.p99ms)),
+          ratio: median(rps) / median(bare.map((r) => r.rps)),
+          roundRatio: spread(rs.map((r, i) => r.rps / bare[i].rps)),
+          cpuUs: rs.every((r) => r.cpuUs !== null) ? median(rs.map((r) => r.cpuUs)) : null,
+          cpuRatio: rs.every((r) => r.cpuUs !== null) ? median(rs.map((r) => r.cpuUs)) / median(bare.map((r) => r.cpuUs)) : null,
+          runs: rs,
+        }
+      : null,
+    paired: pairedRow || null,
+    // Throughput of the variant alone (interleaved), else while paired with its bare framework.
+    rps: { median: interleaved ? median(rps) : v.bare ? median(besideBare(v).map((p) => p.bare.rps)) : pairedRow.rps },
     rssMB: inspected[variants.indexOf(v)].rssMB,
-    errors: rs.reduce((n, r) => n + r.errors, 0),
+    errors,
     recorded: inspected[variants.indexOf(v)].recorded,
-    runs: rs,
   };
 });
 
 const f0 = (n) => n.toFixed(0);
 const f2 = (n) => n.toFixed(2);
 const f3 = (n) => n.toFixed(3);
+const label = (r) => (r.kind === 'control' ? `control (${r.app})` : r.variant);
 const md = [
   `# Throughput: GET /users/:id, bare framework vs. metrics libraries`,
   '',
-  `${rounds} interleaved round(s) of ${duration} s measured per variant, each after ${settle} s of settling load; one server process per variant, replaced by a fresh one every ${restartEvery} rounds and warmed up ${warmup} s, stopped (SIGSTOP) while the others are measured; ${connections} connections, load by ${tool} in its own process; ${pinText()}.`,
+  `${rounds} round(s); every server process is replaced by a fresh one every ${restartEvery} rounds and warmed up ${warmup} s, and is stopped (SIGSTOP) while it is not measured; every window is ${duration} s measured after ${settle} s of settling load; ${connections} connections, load by ${tool} in its own process; ${pinText()}.`,
   `Node ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}), load average before ${loadBefore.map(f2).join(' ')}, after ${os.loadavg().map(f2).join(' ')}; ${f0(elapsed)} s in all. ${new Date().toISOString()}.`,
   '',
-  '"ratio" is the variant\'s median req/s over the bare framework\'s median; "round ratio" is the same per round (each variant against the bare run of its own round). Control rows are the bare app measured again: their spread is the noise floor. "server CPU µs/req" is the server process\'s user + system CPU time over the measured window divided by the requests served (from /proc); it is much less sensitive than req/s to other load on the machine, and "CPU ratio" is its median over the bare framework\'s.',
-  '',
-  '| variant | framework | median req/s | min | max | p99 ms (median) | ratio | round ratio median | min | max | server CPU µs/req | CPU ratio | RSS MB after | errors | recorded |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-  ...rows.map(
-    (r) =>
-      `| ${r.kind === 'control' ? `control (${r.app})` : r.variant} | ${r.framework} | ${f0(r.rps.median)} | ${f0(r.rps.min)} | ${f0(r.rps.max)} | ${f2(r.p99ms)} | ${f3(r.ratio)} | ${f3(r.roundRatio.median)} | ${f3(r.roundRatio.min)} | ${f3(r.roundRatio.max)} | ${r.cpuUs === null ? '–' : f0(r.cpuUs)} | ${r.cpuRatio === null ? '–' : f3(r.cpuRatio)} | ${r.rssMB.toFixed(1)} | ${r.errors} | ${r.recorded === null ? '–' : r.recorded ? 'yes' : 'NO'} |`,
-  ),
-  '',
-].join('\n');
+];
+if (paired) {
+  md.push(
+    '## Paired: each variant at the same moment as its bare framework',
+    '',
+    'In every round, each variant runs at once with the bare app of its framework, on the same CPU, each under its own load generator; "ratio" is the variant\'s req/s over the bare app\'s in that same window (median, min and max over the rounds). The machine\'s swings hit both alike and cancel out. "CPU ratio" is the same for server CPU µs/req; "CPU busy" is the two servers\' CPU time over the window (near 1.00: the load saturated their CPU, so req/s is what each costs). The control row is the bare app beside itself: its spread is the noise floor.',
+    '',
+    '| variant | framework | ratio (median) | min | max | req/s (median) | bare req/s beside it | p99 ms (median) | CPU ratio | CPU busy | recorded |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...rows
+      .filter((r) => r.paired && r.kind !== 'bare')
+      .map((r) => {
+        const p = r.paired;
+        return `| ${label(r)} | ${r.framework} | ${f3(p.ratio.median)} | ${f3(p.ratio.min)} | ${f3(p.ratio.max)} | ${f0(p.rps)} | ${f0(p.bareRps)} | ${f2(p.p99ms)} | ${p.cpuRatio === null ? '–' : f3(p.cpuRatio)} | ${p.busy === null ? '–' : f2(p.busy)} | ${r.recorded === null ? '–' : r.recorded ? 'yes' : 'NO'} |`;
+      }),
+    '',
+  );
+}
+if (interleaved) {
+  md.push(
+    '## Interleaved: one server at a time',
+    '',
+    'Every round measures every variant once, alone, in the same order. "ratio" is the variant\'s median req/s over the bare framework\'s median; "round ratio" is the same per round (each variant against the bare run of its own round, tens of seconds apart). Control rows are the bare app measured again: their spread is the noise floor. "server CPU µs/req" is the server process\'s user + system CPU time over the measured window divided by the requests served (from /proc), and "CPU ratio" is its median over the bare framework\'s.',
+    '',
+    '| variant | framework | median req/s | min | max | p99 ms (median) | ratio | round ratio median | min | max | server CPU µs/req | CPU ratio | RSS MB after | errors | recorded |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...rows.map((r) => {
+      const i = r.interleaved;
+      return `| ${label(r)} | ${r.framework} | ${f0(i.rps.median)} | ${f0(i.rps.min)} | ${f0(i.rps.max)} | ${f2(i.p99ms)} | ${f3(i.ratio)} | ${f3(i.roundRatio.median)} | ${f3(i.roundRatio.min)} | ${f3(i.roundRatio.max)} | ${i.cpuUs === null ? '–' : f0(i.cpuUs)} | ${i.cpuRatio === null ? '–' : f3(i.cpuRatio)} | ${r.rssMB.toFixed(1)} | ${r.errors} | ${r.recorded === null ? '–' : r.recorded ? 'yes' : 'NO'} |`;
+    }),
+    '',
+  );
+}
+const text = md.join('\n');
 
-console.log(md);
+console.log(text);
 mkdirSync(args.out, { recursive: true });
-writeFileSync(join(args.out, 'latest.md'), md);
+writeFileSync(join(args.out, 'latest.md'), text);
 writeFileSync(
   join(args.out, 'latest.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, tool, pin: cpus, rounds, duration, settle, restartEvery, warmup, connections, loadBefore, loadAfter: os.loadavg(), elapsed, rows }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, tool, pin: cpus, mode: args.mode, rounds, duration, settle, restartEvery, warmup, connections, loadBefore, loadAfter: os.loadavg(), elapsed, rows }, null, 2)}\n`,
 );
 if (rows.some((r) => r.errors > 0 || r.recorded === false || !(r.rps.median > 0))) process.exitCode = 1;

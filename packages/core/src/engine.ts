@@ -16,7 +16,7 @@ import { startHttpServer } from './metrics-server.js';
 import { labelString, type ResolvedOptions, resolveOptions } from './options.js';
 import { DEFAULT_METRICS, type InProgressGauge, registerRequestFamilies, type SeriesStore, UNMATCHED } from './request-metrics.js';
 import { isClientError, RequestRecord } from './request-record.js';
-import { watchedOf, watchResponse } from './response-watch.js';
+import { openOn, watchedOf } from './response-watch.js';
 import type { CustomMetricOptions, Exposition, GenerateOptions, HttpServerOptions, LabelValue, MetricsOptions } from './types.js';
 import { VERSION } from './version.js';
 
@@ -28,8 +28,6 @@ export interface RouteReader<Req, Res> {
   endpoint(req: Req, res: Res): string | undefined;
   /** The request path without query string. */
   url(req: Req, res: Res): string;
-  /** The error the request met, when the framework keeps it where no hook reports it (Express); optional. */
-  error?(req: Req, res: Res): unknown;
 }
 
 /** Prevents a second `collectDefaultMetrics` on a registry (prom-client would throw on the duplicate names). */
@@ -49,8 +47,6 @@ export class PromHttp<Req, Res> {
   private readonly warned = new Set<string>();
   private readonly defaultWrappers: Array<CustomMetric<Req, Res>> = [];
   private renderer: (options: GenerateOptions) => Promise<RenderedExposition>;
-  /** Where the framework keeps a request's error, when no hook reports it (Express). */
-  private readonly errorOf: ((req: Req, res: Res) => unknown) | undefined;
 
   constructor(options: MetricsOptions<Req, Res> | undefined, routes: RouteReader<Req, Res>) {
     const o = resolveOptions(options);
@@ -113,7 +109,6 @@ export class PromHttp<Req, Res> {
         return labelString(groupBy(req));
       };
     }
-    this.errorOf = routes.error;
     const registry = o.registry;
     this.renderer = o.cluster ? clusterRenderer(registry) : (opts) => renderExposition(registry, opts);
   }
@@ -126,10 +121,29 @@ export class PromHttp<Req, Res> {
   // ─── request lifecycle ───────────────────────────────────────────────────────────────────────────
 
   /**
-   * A request started. Returns its record, or null when nothing at all is recorded for it
-   * (an excluded path while `excludeUserDefaults`).
+   * Starts recording the request that `raw` (the Node response) answers, once per engine: returns the record
+   * this engine already keeps for it, else a new one, finished when the response is done (with the status
+   * sent, or 499 when the client went away first; see response-watch.ts for how, without a listener per
+   * request). Null when nothing at all is recorded for it (an excluded path while `excludeUserDefaults`).
    */
-  begin(req: Req, res: Res, method: string, path: string | undefined): RequestRecord | null {
+  track(req: Req, res: Res, raw: ServerResponse, method: string, path: string | undefined): RequestRecord | null {
+    const open = openOn(raw);
+    for (let i = 0; i < open.length; i++) {
+      const watched = open[i] as RequestRecord;
+      if (watched.raw === raw && watched.owner === this) return watched;
+    }
+    const record = this.begin(req, res, method, path);
+    if (record === null) return null;
+    record.req = req;
+    record.res = res;
+    record.raw = raw;
+    record.owner = this;
+    open.push(record);
+    return record;
+  }
+
+  /** A new record of a request (not yet watched); null when nothing is recorded for it. */
+  private begin(req: Req, res: Res, method: string, path: string | undefined): RequestRecord | null {
     const o = this.options;
     const excluded = o.isExcluded !== null && path !== undefined && o.isExcluded(path);
     if (excluded && o.excludeUserDefaults) return null;
@@ -146,18 +160,6 @@ export class PromHttp<Req, Res> {
     return record;
   }
 
-  /**
-   * Finishes `record` when `raw` (the Node response) is done: with the status sent, or 499 when the client
-   * went away first (see response-watch.ts for how, without a listener per request).
-   */
-  finishOnEnd(record: RequestRecord, req: Req, res: Res, raw: ServerResponse): void {
-    record.req = req;
-    record.res = res;
-    record.raw = raw;
-    record.owner = this;
-    watchResponse(record);
-  }
-
   /** This engine's record of the request `raw` answers, while the response is not done. */
   recordOf(raw: ServerResponse): RequestRecord | undefined {
     return watchedOf(raw, this) as RequestRecord | undefined;
@@ -165,20 +167,12 @@ export class PromHttp<Req, Res> {
 
   /** Called by a record whose response is done. */
   endRecord(record: RequestRecord, status: number): void {
-    const req = record.req as Req;
-    const res = record.res as Res;
-    if (this.errorOf !== undefined) {
-      const error = this.errorOf(req, res);
-      if (error !== undefined) this.noteError(record, error);
-    }
-    this.finish(record, req, res, status);
+    this.finish(record, record.req as Req, record.res as Res, status);
   }
 
   /** The handler threw, rejected or passed `error` on. The first error of a request is kept. */
   noteError(record: RequestRecord, error: unknown): void {
-    if (record.hasError) return;
-    record.hasError = true;
-    record.error = error;
+    record.fail(error);
   }
 
   /** No default metrics for this request (`doNotTrack`); custom ones still run. */

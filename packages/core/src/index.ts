@@ -16,5 +16,6 @@ export { DEFAULT_BUCKETS } from './options.js';
 export { deleteFromGateway, PushgatewayError, pushToGateway } from './pushgateway.js';
 export { OVERFLOW, UNMATCHED } from './request-metrics.js';
 export { isClientError, RequestRecord } from './request-record.js';
+export { failOpen } from './response-watch.js';
 export type * from './types.js';
 export { VERSION } from './version.js';

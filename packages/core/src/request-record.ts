@@ -49,6 +49,13 @@ export class RequestRecord implements Watched {
   end(status: number): void {
     this.owner?.endRecord(this, status);
   }
+
+  /** The handler threw, rejected or passed `error` on. The first error of a request is kept. */
+  fail(error: unknown): void {
+    if (this.hasError) return;
+    this.hasError = true;
+    this.error = error;
+  }
 }
 
 /** An error whose 4xx status says the client, not the app, was at fault. */

@@ -1,7 +1,7 @@
 import { createServer, IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { connect, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Watched, watchedOf, watchResponse } from './response-watch.js';
+import { openOn, type Watched, watchedOf } from './response-watch.js';
 
 /** A watched request that notes how it ended. */
 class Probe implements Watched {
@@ -28,7 +28,7 @@ async function serve(respond: (req: IncomingMessage, res: ServerResponse, probe:
   const server = createServer((req, res) => {
     const probe = new Probe(res);
     probes.push(probe);
-    watchResponse(probe);
+    openOn(probe.raw as ServerResponse).push(probe);
     respond(req, res, probe);
   });
   servers.push(server);
@@ -55,7 +55,7 @@ const until = async (check: () => boolean) => {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
 };
 
-describe('watchResponse', () => {
+describe('openOn', () => {
   it('ends each request of a keep-alive connection once, with its status, and keeps none of them', async () => {
     const lookups: Array<{ found: Watched | undefined; expected: Watched | undefined }> = [];
     const { port, probes } = await serve((req, res, probe) => {
@@ -93,7 +93,7 @@ describe('watchResponse', () => {
     const req = new IncomingMessage(new Socket());
     const res = new ServerResponse(req);
     const probe = new Probe(res);
-    watchResponse(probe);
+    openOn(probe.raw as ServerResponse).push(probe);
     expect(watchedOf(res, 'owner')).toBe(probe);
     res.statusCode = 204;
     Object.defineProperty(res, 'writableEnded', { value: true });
@@ -107,7 +107,7 @@ describe('watchResponse', () => {
     const { port, probes } = await serve((_req, res) => {
       const other = new Probe(res, 'second');
       others.push(other);
-      watchResponse(other);
+      openOn(other.raw as ServerResponse).push(other);
       expect(watchedOf(res, 'second')).toBe(other);
       res.end('x');
     });

@@ -25,13 +25,16 @@ export interface Watched {
   readonly finished: boolean;
   /** Finishes the request with this status; called once. */
   end(status: number): void;
+  /** The request met `error` (thrown, rejected or passed on); the first one counts. */
+  fail?(error: unknown): void;
 }
 
 /**
  * The requests still open: on a socket of Node's server (null once it closed), else on the response itself.
- * A keep-alive connection holds at most the requests in flight on it (one, unless pipelined).
+ * A keep-alive connection holds at most the requests in flight on it (one, unless pipelined). The key is
+ * global, so two copies of this package in one process share the lists (each record ends itself).
  */
-const kOpen = Symbol('prom-http.open');
+const kOpen = Symbol.for('prom-http.open');
 type WithOpen = { [kOpen]?: Watched[] | null };
 type WatchedSocket = Socket & WithOpen;
 
@@ -89,11 +92,15 @@ function socketOf(raw: ServerResponse): WatchedSocket | null {
   return (raw.req?.socket ?? raw.socket) as WatchedSocket | null;
 }
 
-/** Calls `watched.end(status)` once the response is done: its status as sent, or 499 when the client left first. */
-export function watchResponse(watched: Watched): void {
-  const raw = watched.raw as ServerResponse & WithOpen;
+/**
+ * The list of requests open on `raw`'s connection (or on `raw` itself, see above), made and watched on first
+ * use. Every request in it is ended once its response is done: `end(status)` with the status as sent, or 499
+ * when the client left first; add a request by pushing it.
+ */
+export function openOn(raw: ServerResponse): Watched[] {
   const socket = socketOf(raw);
   let open = socket?.[kOpen];
+  if (open !== undefined && open !== null) return open;
   if (open === undefined && isServerSocket(socket) && !socket.destroyed) {
     if (!subscribed) {
       subscribed = true;
@@ -102,26 +109,40 @@ export function watchResponse(watched: Watched): void {
     open = [];
     (socket as WatchedSocket)[kOpen] = open;
     socket.once('close', onSocketClose);
+    return open;
   }
+  // Not a connection of Node's HTTP/1 server, or one already closed: the response's own 'close'.
+  const response = raw as ServerResponse & WithOpen;
+  open = response[kOpen];
   if (open === undefined || open === null) {
-    // Not a connection of Node's HTTP/1 server, or one already closed: the response's own 'close'.
-    open = raw[kOpen];
-    if (open === undefined || open === null) {
-      open = [];
-      raw[kOpen] = open;
-      raw.once('close', onResponseClose);
-    }
+    open = [];
+    response[kOpen] = open;
+    response.once('close', onResponseClose);
   }
-  open.push(watched);
+  return open;
+}
+
+/** The open requests on `raw`'s connection, without making the list (undefined when there is none). */
+function existingOpen(raw: ServerResponse): Watched[] | null | undefined {
+  return socketOf(raw)?.[kOpen] ?? (raw as ServerResponse & WithOpen)[kOpen];
 }
 
 /** The request of `raw` that `owner` is recording and has not finished, if any. */
-export function watchedOf(raw: ServerResponse, owner: unknown): Watched | undefined {
-  const open = socketOf(raw)?.[kOpen] ?? (raw as ServerResponse & WithOpen)[kOpen];
+export function watchedOf(raw: ServerResponse, owner: unknown, open = existingOpen(raw)): Watched | undefined {
   if (open === undefined || open === null) return undefined;
   for (let i = 0; i < open.length; i++) {
     const watched = open[i] as Watched;
     if (watched.raw === raw && watched.owner === owner) return watched;
   }
   return undefined;
+}
+
+/** Tells every request open on `raw`, whoever records it, that it met `error` (the first one is kept). */
+export function failOpen(raw: ServerResponse, error: unknown): void {
+  const open = existingOpen(raw);
+  if (open === undefined || open === null) return;
+  for (let i = 0; i < open.length; i++) {
+    const watched = open[i] as Watched;
+    if (watched.raw === raw && !watched.finished) watched.fail?.(error);
+  }
 }

@@ -1,6 +1,10 @@
+import { failOpen } from '@prom-http/core';
 import type { Application, Request, Response } from 'express';
 
-/** Where the first error of a request is kept, for every prom-http instance to read at the finish. */
+/**
+ * Where the first error of a request is kept, for records started after it (a wrapped error handler). The
+ * records open when it happens are told at once (`failOpen`).
+ */
 export const kRequestError = Symbol.for('prom-http.express.error');
 const kTapped = Symbol.for('prom-http.express.tapped');
 
@@ -66,7 +70,10 @@ export function tapErrors(app: Application): void {
       if (typeof original !== 'function') continue;
       proto[method] = function promHttpHandleError(this: unknown, error: unknown, req: Request, res: Response, ...rest: unknown[]) {
         const slots = slotsOf(res);
-        if (slots[kRequestError] === undefined && error !== 'route' && error !== 'router') slots[kRequestError] = error;
+        if (slots[kRequestError] === undefined && error !== 'route' && error !== 'router') {
+          slots[kRequestError] = error;
+          failOpen(res, error);
+        }
         return original.call(this, error, req, res, ...rest);
       };
     }

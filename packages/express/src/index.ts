@@ -28,9 +28,6 @@ const routes: RouteReader<Request, Response> = {
   url: function urlLabel(req) {
     return pathOf(req.originalUrl ?? req.url);
   },
-  error: function errorOf(_req, res) {
-    return requestError(res);
-  },
 };
 
 /**
@@ -50,17 +47,24 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
   const checkExcluded = engine.options.isExcluded !== null;
 
   /**
-   * The record of a request the middleware (or an earlier wrapper) started, else a new one; null when nothing
-   * is recorded for it. Found through the response, so the same middleware mounted twice on a request's path
+   * The record of the request: the one the middleware (or an earlier wrapper) of this instance started, else a
+   * new one; null when nothing is recorded for it. So the same middleware mounted twice on a request's path
    * records it once, and two instances (say, two registries) each record it.
    */
   function track(req: Request, res: Response): RequestRecord | null {
-    const known = engine.recordOf(res);
-    if (known !== undefined) return known;
-    // A response already done (a wrapper entered after it was sent) is not started again.
-    if (res.writableFinished) return null;
-    const record = engine.begin(req, res, req.method, checkExcluded ? pathOf(req.originalUrl ?? req.url) : undefined);
-    if (record !== null) engine.finishOnEnd(record, req, res, res);
+    return engine.track(req, res, res, req.method, checkExcluded ? pathOf(req.originalUrl ?? req.url) : undefined);
+  }
+
+  /**
+   * `track` where an error may already have passed by (a layer after others, or a wrapped error handler): the
+   * error tap noted it on the records open then, so a record started now looks it up.
+   */
+  function trackLate(req: Request, res: Response): RequestRecord | null {
+    const record = track(req, res);
+    if (record !== null) {
+      const error = requestError(res);
+      if (error !== undefined) engine.noteError(record, error);
+    }
     return record;
   }
 
@@ -78,25 +82,32 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
       });
   }
 
-  /** Serves a scrape (then returns true) or starts recording the request. */
-  function onRequest(req: Request, res: Response): boolean {
+  /** Serves a scrape (then returns true), else keeps the app's errors visible. */
+  function isScrape(req: Request, res: Response): boolean {
     if (endpoints.length > 0 && isEndpoint(req.originalUrl ?? req.url)) {
       serveMetrics(req, res);
       return true;
     }
     tapErrors(req.app);
+    return false;
+  }
+
+  /** A request entering the app's router, when the middleware left its stack (nothing in the app ran before). */
+  function onDispatch(req: Request, res: Response): boolean {
+    if (isScrape(req, res)) return true;
     track(req, res);
     return false;
   }
 
   let checkedApp: Application | null = null;
   const middleware = function promHttpMiddleware(req: Request, res: Response, next: NextFunction): void {
-    if (onRequest(req, res)) return;
+    if (isScrape(req, res)) return;
+    trackLate(req, res);
     const app = req.app;
     if (app !== checkedApp) {
       checkedApp = app;
       // First in the app's router: from the next request on, the router's dispatch starts requests instead.
-      moveOutOfRouter(app, middleware, onRequest);
+      moveOutOfRouter(app, middleware, onDispatch);
     }
     next();
   } as ExpressMetrics;
@@ -104,7 +115,9 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
   /** A wrapper that runs `onEnter` when a request reaches it, as route middleware or around a handler. */
   function wrapper(onEnter: (record: RequestRecord, req: Request, res: Response) => void): MetricWrapper {
     function enter(req: Request, res: Response): void {
-      const record = track(req, res);
+      let record: RequestRecord | null | undefined = engine.recordOf(res);
+      // A response already done (a wrapper entered after it was sent) is not started again.
+      if (record === undefined) record = res.writableFinished ? null : trackLate(req, res);
       if (record !== null) onEnter(record, req, res);
     }
     return function promHttpWrapper(this: unknown, ...args: unknown[]) {

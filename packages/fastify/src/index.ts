@@ -76,11 +76,10 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
       done();
       return;
     }
-    const record = engine.begin(request, reply, request.method, checkExcluded ? pathOf(request.url) : undefined);
+    const record = engine.track(request, reply, reply.raw, request.method, checkExcluded ? pathOf(request.url) : undefined);
     if (record !== null) {
       if (flags?.doNotTrack === true) engine.skipDefaults(record);
       (reply as Tracked)[kRecord] = record;
-      engine.finishOnEnd(record, request, reply, reply.raw);
     }
     done();
   });
