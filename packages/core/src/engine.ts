@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import promClient, { Counter, Gauge, type Registry } from 'prom-client';
 import { clusterRenderer } from './cluster.js';
@@ -125,9 +126,10 @@ export class PromHttp<Req, Res> {
    * this engine already keeps for it, else a new one, finished when the response is done (with the status
    * sent, or 499 when the client went away first; see response-watch.ts for how, without a listener per
    * request). Null when nothing at all is recorded for it (an excluded path while `excludeUserDefaults`).
+   * `socket`: the request's socket (`req.socket` of Node's request), which spares a lookup.
    */
-  track(req: Req, res: Res, raw: ServerResponse, method: string, path: string | undefined): RequestRecord | null {
-    const open = openOn(raw);
+  track(req: Req, res: Res, raw: ServerResponse, method: string, path: string | undefined, socket?: Socket | null): RequestRecord | null {
+    const open = openOn(raw, socket);
     for (let i = 0; i < open.length; i++) {
       const watched = open[i] as RequestRecord;
       if (watched.raw === raw && watched.owner === this) return watched;

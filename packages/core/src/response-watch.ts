@@ -94,11 +94,11 @@ function socketOf(raw: ServerResponse): WatchedSocket | null {
 
 /**
  * The list of requests open on `raw`'s connection (or on `raw` itself, see above), made and watched on first
- * use. Every request in it is ended once its response is done: `end(status)` with the status as sent, or 499
+ * use. `socket` is the request's socket, when the caller has it at hand: Express gives every response its
+ * own prototype chain, so reading `raw.req` there misses V8's property caches on every request. Every request in it is ended once its response is done: `end(status)` with the status as sent, or 499
  * when the client left first; add a request by pushing it.
  */
-export function openOn(raw: ServerResponse): Watched[] {
-  const socket = socketOf(raw);
+export function openOn(raw: ServerResponse, socket: WatchedSocket | null = socketOf(raw)): Watched[] {
   let open = socket?.[kOpen];
   if (open !== undefined && open !== null) return open;
   if (open === undefined && isServerSocket(socket) && !socket.destroyed) {

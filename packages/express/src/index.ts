@@ -52,7 +52,7 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
    * records it once, and two instances (say, two registries) each record it.
    */
   function track(req: Request, res: Response): RequestRecord | null {
-    return engine.track(req, res, res, req.method, checkExcluded ? pathOf(req.originalUrl ?? req.url) : undefined);
+    return engine.track(req, res, res, req.method, checkExcluded ? pathOf(req.originalUrl ?? req.url) : undefined, req.socket);
   }
 
   /**
