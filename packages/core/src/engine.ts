@@ -146,9 +146,12 @@ export class PromHttp<Req, Res> {
 
   /** A new record of a request (not yet watched); null when nothing is recorded for it. */
   private begin(req: Req, res: Res, method: string, path: string | undefined): RequestRecord | null {
-    const o = this.options;
-    const excluded = o.isExcluded !== null && path !== undefined && o.isExcluded(path);
-    if (excluded && o.excludeUserDefaults) return null;
+    let excluded = false;
+    if (path !== undefined) {
+      const o = this.options;
+      excluded = o.isExcluded !== null && o.isExcluded(path);
+      if (excluded && o.excludeUserDefaults) return null;
+    }
     const now = performance.now();
     const record = new RequestRecord(now, method, this.store !== null && !excluded);
     if (record.defaults) {

@@ -316,8 +316,13 @@ export class InProgressGauge implements FastFamily {
     return ['method', ...this.staticLabels.map(([name]) => name)];
   }
 
+  /** The cell of the last lookup: consecutive requests mostly share their method. */
+  private last: ProgressCell | null = null;
+  private lastMethod = '';
+
   /** The cell of `method`, created on first use (HTTP methods are a small fixed set). */
   cell(method: string): ProgressCell {
+    if (method === this.lastMethod && this.last !== null) return this.last;
     let cell = this.cells.get(method);
     if (cell === undefined) {
       const labels: Record<string, string> = { method };
@@ -325,6 +330,8 @@ export class InProgressGauge implements FastFamily {
       cell = new ProgressCell(labels, labelText(labels));
       this.cells.set(method, cell);
     }
+    this.last = cell;
+    this.lastMethod = method;
     return cell;
   }
 

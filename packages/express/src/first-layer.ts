@@ -20,9 +20,14 @@ interface RouterLike {
  * started. Express 4 (whose root stack begins with its own `query` and `expressInit` layers), a middleware
  * mounted under a path, or one with anything before it keeps its layer.
  *
- * `onRequest` returns true when it answered the request itself (a scrape). Returns whether the layer left.
+ * `onRequest` (given `app`, which is `req.app` there) returns true when it answered the request itself (a
+ * scrape). Returns whether the layer left.
  */
-export function moveOutOfRouter(app: Application, middleware: unknown, onRequest: (req: Request, res: Response) => boolean): boolean {
+export function moveOutOfRouter(
+  app: Application,
+  middleware: unknown,
+  onRequest: (req: Request, res: Response, app: Application) => boolean,
+): boolean {
   // Express 4 keeps its root router at `_router`, and its `app.router` throws.
   if ('_router' in app) return false;
   let router: RouterLike | undefined;
@@ -36,7 +41,7 @@ export function moveOutOfRouter(app: Application, middleware: unknown, onRequest
   if (typeof router.handle !== 'function') return false;
   const dispatch = router.handle;
   router.handle = function promHttpDispatch(this: RouterLike, req: Request, res: Response, callback: unknown) {
-    if (onRequest(req, res)) return undefined;
+    if (onRequest(req, res, app)) return undefined;
     return dispatch.call(this, req, res, callback);
   };
   router.stack = router.stack.slice(1);

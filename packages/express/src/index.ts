@@ -82,26 +82,26 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
       });
   }
 
-  /** Serves a scrape (then returns true), else keeps the app's errors visible. */
-  function isScrape(req: Request, res: Response): boolean {
+  /** Serves a scrape (then returns true), else keeps the errors of `app` (the request's) visible. */
+  function isScrape(req: Request, res: Response, app: Application): boolean {
     if (endpoints.length > 0 && isEndpoint(req.originalUrl ?? req.url)) {
       serveMetrics(req, res);
       return true;
     }
-    tapErrors(req.app);
+    tapErrors(app);
     return false;
   }
 
   /** A request entering the app's router, when the middleware left its stack (nothing in the app ran before). */
-  function onDispatch(req: Request, res: Response): boolean {
-    if (isScrape(req, res)) return true;
+  function onDispatch(req: Request, res: Response, app: Application): boolean {
+    if (isScrape(req, res, app)) return true;
     track(req, res);
     return false;
   }
 
   let checkedApp: Application | null = null;
   const middleware = function promHttpMiddleware(req: Request, res: Response, next: NextFunction): void {
-    if (isScrape(req, res)) return;
+    if (isScrape(req, res, req.app)) return;
     trackLate(req, res);
     const app = req.app;
     if (app !== checkedApp) {
