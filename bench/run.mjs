@@ -1,12 +1,14 @@
 // Throughput of the same app (GET /users/:id → small JSON) bare, with prom-http and with each peer library.
-// Every variant is its own server process, warmed up, replaced by a fresh one every few rounds
-// (--restart-every); only the one being measured runs, the others are stopped (SIGSTOP) and take no CPU.
+// Every variant is its own server process, warmed up, replaced by a fresh one every round (--restart-every);
+// only the ones being measured run, the others are stopped (SIGSTOP) and take no CPU. Fresh processes every
+// round matter here: one process of an app can stay 10-20% faster or slower than another of the same app for
+// its whole life (memory layout, JIT decisions), so a few long-lived processes make the ratios a lottery.
 // Every round loads every variant once, in the same order, from a separate process (wrk, or autocannon's
 // CLI): a settling second, then the measured window. Many short interleaved rounds spread the machine's
 // noise, which comes and goes over seconds, over all variants alike; the control rows (the bare app again,
 // another process) show how large that noise still is.
 //
-//   node bench/run.mjs [--rounds 20] [--duration 3] [--settle 1] [--restart-every 5] [--warmup 3] [--connections 50] [--only a,b]
+//   node bench/run.mjs [--rounds 16] [--duration 3] [--settle 1] [--restart-every 1] [--warmup 2] [--connections 50] [--only a,b]
 //                      [--mode both|interleaved|paired] [--tool wrk|autocannon] [--pin auto|on|off] [--smoke] [--out bench/results]
 //
 // --pin (default auto: on when taskset and 2+ CPUs exist) runs the servers on the last CPU and the load
@@ -28,11 +30,11 @@ import { select } from './lib/variants.mjs';
 
 const { values: args } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '20' },
+    rounds: { type: 'string', default: '16' },
     duration: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '2' },
     settle: { type: 'string', default: '1' },
-    'restart-every': { type: 'string', default: '5' },
+    'restart-every': { type: 'string', default: '1' },
     connections: { type: 'string', default: '50' },
     only: { type: 'string' },
     tool: { type: 'string' },
@@ -160,9 +162,10 @@ const servers = [];
 let inspected;
 /** A fresh set of server processes, each warmed up, then stopped until its turn. */
 async function startServers() {
-  for (const variant of variants) {
-    const server = await startApp(variant.app, { cpus: cpus?.server });
-    servers.push(server);
+  servers.push(...(await Promise.all(variants.map((variant) => startApp(variant.app, { cpus: cpus?.server })))));
+  for (const server of servers) pause(server);
+  for (const server of servers) {
+    resume(server);
     if (warmup > 0) await load({ tool, url: url(server), connections, duration: warmup, cpus: cpus?.load });
     pause(server);
   }
@@ -178,7 +181,7 @@ function bareOf(variant) {
 }
 try {
   for (let round = 0; round < rounds; round++) {
-    // New processes every few rounds: what one process happens to get (memory layout, JIT) averages out too.
+    // New processes: what one process happens to get (memory layout, JIT) averages out over the rounds.
     if (round % restartEvery === 0) {
       await stopServers();
       await startServers();
