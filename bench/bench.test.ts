@@ -46,6 +46,13 @@ describe('bench', () => {
     }
   }, 60_000);
 
+  it("request path: prom-http's start and finish alone record every request of the loop", async () => {
+    const { stdout } = await run(process.execPath, [here('./request-path.mjs'), '--requests', '2000', '--rounds', '2'], {
+      timeout: 60_000,
+    });
+    expect(stdout).toMatch(/median: -?\d+ ns per request/);
+  }, 60_000);
+
   it('hostile: prom-http keeps one <unmatched> series and folds ids into /users/:id', async () => {
     const only = 'express-prom-http,fastify-prom-http';
     await run(process.execPath, [here('./hostile.mjs'), '--requests', '5000', '--only', only, '--out', out], { timeout: 60_000 });
