@@ -149,7 +149,7 @@ export class PromHttp<Req, Res> {
     let excluded = false;
     if (path !== undefined) {
       const o = this.options;
-      excluded = o.isExcluded !== null && o.isExcluded(path);
+      excluded = o.isExcluded?.(path) ?? false;
       if (excluded && o.excludeUserDefaults) return null;
     }
     const now = performance.now();

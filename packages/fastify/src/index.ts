@@ -76,7 +76,14 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
       done();
       return;
     }
-    const record = engine.track(request, reply, reply.raw, request.method, checkExcluded ? pathOf(request.url) : undefined, request.raw.socket);
+    const record = engine.track(
+      request,
+      reply,
+      reply.raw,
+      request.method,
+      checkExcluded ? pathOf(request.url) : undefined,
+      request.raw.socket,
+    );
     if (record !== null) {
       if (flags?.doNotTrack === true) engine.skipDefaults(record);
       (reply as Tracked)[kRecord] = record;
