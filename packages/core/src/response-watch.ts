@@ -94,9 +94,10 @@ function socketOf(raw: ServerResponse): WatchedSocket | null {
 
 /**
  * The list of requests open on `raw`'s connection (or on `raw` itself, see above), made and watched on first
- * use. `socket` is the request's socket, when the caller has it at hand: Express gives every response its
- * own prototype chain, so reading `raw.req` there misses V8's property caches on every request. Every request in it is ended once its response is done: `end(status)` with the status as sent, or 499
- * when the client left first; add a request by pushing it.
+ * use. Every request in it is ended once its response is done: `end(status)` with the status as sent, or 499
+ * when the client left first; add a request by pushing it. `socket` is the request's socket, when the caller
+ * has it at hand: Express gives every response its own prototype chain, so reading `raw.req` there misses
+ * V8's property caches on every request.
  */
 export function openOn(raw: ServerResponse, socket: WatchedSocket | null = socketOf(raw)): Watched[] {
   let open = socket?.[kOpen];
@@ -128,7 +129,8 @@ function existingOpen(raw: ServerResponse): Watched[] | null | undefined {
 }
 
 /** The request of `raw` that `owner` is recording and has not finished, if any. */
-export function watchedOf(raw: ServerResponse, owner: unknown, open = existingOpen(raw)): Watched | undefined {
+export function watchedOf(raw: ServerResponse, owner: unknown): Watched | undefined {
+  const open = existingOpen(raw);
   if (open === undefined || open === null) return undefined;
   for (let i = 0; i < open.length; i++) {
     const watched = open[i] as Watched;
