@@ -175,11 +175,6 @@ export class PromHttp<Req, Res> {
     this.finish(record, record.req as Req, record.res as Res, status);
   }
 
-  /** The handler threw, rejected or passed `error` on. The first error of a request is kept. */
-  noteError(record: RequestRecord, error: unknown): void {
-    record.fail(error);
-  }
-
   /** No default metrics for this request (`doNotTrack`); custom ones still run. */
   skipDefaults(record: RequestRecord): void {
     if (record.cell !== null) {

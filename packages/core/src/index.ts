@@ -15,7 +15,7 @@ export { startHttpServer } from './metrics-server.js';
 export { DEFAULT_BUCKETS } from './options.js';
 export { deleteFromGateway, PushgatewayError, pushToGateway } from './pushgateway.js';
 export { OVERFLOW, UNMATCHED } from './request-metrics.js';
-export { isClientError, RequestRecord } from './request-record.js';
+export { isClientError, pathOf, RequestRecord } from './request-record.js';
 export { failOpen } from './response-watch.js';
 export type * from './types.js';
 export { VERSION } from './version.js';

@@ -65,3 +65,9 @@ export function isClientError(error: unknown): boolean {
   const status = typeof e.status === 'number' ? e.status : e.statusCode;
   return typeof status === 'number' && status >= 400 && status < 500;
 }
+
+/** The request path of a URL, without its query string (`excludedPaths` and `groupBy: 'url'` read it). */
+export function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}

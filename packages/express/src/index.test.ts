@@ -267,6 +267,28 @@ describe.each([
     expect(sampleValue(text, 'http_requests_in_progress', { method: 'GET' })).toBe(0);
   });
 
+  it('an error met before the middleware (handled, then passed on) still makes the request an exception', async () => {
+    const registry = new Registry();
+    const app = express();
+    const m = metrics({ registry, collectDefaultMetrics: false });
+    app.use((req: express5.Request, _res: unknown, next: (e?: unknown) => void) => {
+      next(req.url.includes('fail') ? new Error('early') : undefined);
+    });
+    app.use((_err: unknown, _req: unknown, _res: unknown, next: () => void) => {
+      next();
+    });
+    app.use(m);
+    app.get('/late', (_req, res) => {
+      res.send('ok');
+    });
+    // The first request goes through the middleware and taps the app's errors; the second meets one before it.
+    await request(app).get('/late');
+    await request(app).get('/late?fail=1');
+    const text = (await m.generateMetrics()).body;
+    expect(sampleValue(text, 'http_request_total', { path: '/late', status: '200' })).toBe(2);
+    expect(sampleValue(text, 'http_request_exceptions_total', { path: '/late', status: '200' })).toBe(1);
+  });
+
   it('records a request handed to the app without a Node server (a made-up request and response)', async () => {
     const { app, m } = build();
     const req = new IncomingMessage(new Socket());

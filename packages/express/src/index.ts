@@ -1,4 +1,4 @@
-import { type CustomKind, type CustomMetric, PromHttp, type RequestRecord, type RouteReader } from '@prom-http/core';
+import { type CustomKind, type CustomMetric, PromHttp, pathOf, type RequestRecord, type RouteReader } from '@prom-http/core';
 import type { Application, NextFunction, Request, Response } from 'express';
 import { requestError, tapErrors } from './error-tap.js';
 import { moveOutOfRouter } from './first-layer.js';
@@ -14,12 +14,6 @@ const QUESTION_MARK = 63;
 /** Whether `url` is `path`, with or without a query string; no allocation (this runs on every request). */
 function isPath(url: string, path: string): boolean {
   return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === QUESTION_MARK);
-}
-
-/** The request path without query string. */
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
 }
 
 const routes: RouteReader<Request, Response> = {
@@ -63,7 +57,7 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
     const record = track(req, res);
     if (record !== null) {
       const error = requestError(res);
-      if (error !== undefined) engine.noteError(record, error);
+      if (error !== undefined) record.fail(error);
     }
     return record;
   }

@@ -1,4 +1,4 @@
-import { type CustomKind, type CustomMetric, PromHttp, type RequestRecord, type RouteReader } from '@prom-http/core';
+import { type CustomKind, type CustomMetric, PromHttp, pathOf, type RequestRecord, type RouteReader } from '@prom-http/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, HTTPMethods } from 'fastify';
 import fp from 'fastify-plugin';
 import type { FastifyCustomMetricOptions, FastifyMetrics, FastifyMetricsOptions, MetricWrapper, RouteMetricsConfig } from './types.js';
@@ -56,11 +56,6 @@ function routeReader(): { routes: RouteReader<FastifyRequest, FastifyReply>; con
   return { routes, context };
 }
 
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-}
-
 const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
 async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsOptions): Promise<void> {
@@ -95,7 +90,7 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
     'onError',
     function promHttpOnError(_request: FastifyRequest, reply: FastifyReply, error: FastifyError, done: () => void) {
       const record = (reply as Tracked)[kRecord];
-      if (record) engine.noteError(record, error);
+      if (record) record.fail(error);
       done();
     },
   );
