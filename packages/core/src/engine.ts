@@ -15,8 +15,15 @@ import {
 } from './exposition.js';
 import { startHttpServer } from './metrics-server.js';
 import { labelString, type ResolvedOptions, resolveOptions } from './options.js';
-import { DEFAULT_METRICS, type InProgressGauge, registerRequestFamilies, type SeriesStore, UNMATCHED } from './request-metrics.js';
-import { isClientError, RequestRecord } from './request-record.js';
+import {
+  DEFAULT_METRICS,
+  type InProgressGauge,
+  type ProgressCell,
+  registerRequestFamilies,
+  type SeriesStore,
+  UNMATCHED,
+} from './request-metrics.js';
+import { type EnteredWrapper, isClientError, RequestRecord } from './request-record.js';
 import { openOn, watchedOf } from './response-watch.js';
 import type { CustomMetricOptions, Exposition, GenerateOptions, HttpServerOptions, LabelValue, MetricsOptions } from './types.js';
 import { VERSION } from './version.js';
@@ -134,34 +141,22 @@ export class PromHttp<Req, Res> {
       const watched = open[i] as RequestRecord;
       if (watched.raw === raw && watched.owner === this) return watched;
     }
-    const record = this.begin(req, res, method, path);
-    if (record === null) return null;
-    record.req = req;
-    record.res = res;
-    record.raw = raw;
-    record.owner = this;
-    open.push(record);
-    return record;
-  }
-
-  /** A new record of a request (not yet watched); null when nothing is recorded for it. */
-  private begin(req: Req, res: Res, method: string, path: string | undefined): RequestRecord | null {
-    let excluded = false;
-    if (path !== undefined) {
-      const o = this.options;
-      excluded = o.isExcluded?.(path) ?? false;
-      if (excluded && o.excludeUserDefaults) return null;
+    let defaults = this.inProgress !== null;
+    if (path !== undefined && this.options.isExcluded?.(path) === true) {
+      if (this.options.excludeUserDefaults) return null;
+      defaults = false;
+    }
+    let cell: ProgressCell | null = null;
+    if (defaults) {
+      cell = (this.inProgress as InProgressGauge).cell(method);
+      cell.value++;
     }
     const now = performance.now();
-    const record = new RequestRecord(now, method, this.store !== null && !excluded);
-    if (record.defaults) {
-      const cell = (this.inProgress as InProgressGauge).cell(method);
-      cell.value++;
-      record.cell = cell;
-    }
+    const record = new RequestRecord(now, method, cell, req, res, raw, this);
     if (this.defaultWrappers.length > 0) {
       for (const wrapper of this.defaultWrappers) this.enter(record, wrapper, req, res, now);
     }
+    open.push(record);
     return record;
   }
 
@@ -170,7 +165,7 @@ export class PromHttp<Req, Res> {
     return watchedOf(raw, this) as RequestRecord | undefined;
   }
 
-  /** Called by a record whose response is done. */
+  /** Called by a record whose response is done: `finish` with the request and response it keeps. */
   endRecord(record: RequestRecord, status: number): void {
     this.finish(record, record.req as Req, record.res as Res, status);
   }
@@ -211,37 +206,42 @@ export class PromHttp<Req, Res> {
     if (record.finished) return;
     record.finished = true;
     const now = performance.now();
-    if (record.cell !== null) record.cell.value--;
+    const cell = record.cell;
+    if (cell !== null) cell.value--;
     if (record.defaults) this.recordDefaults(record, req, res, status, now);
-    const entered = record.entered;
-    if (entered !== null && record.customs) {
-      for (const entry of entered) {
-        try {
-          entry.metric.finish(entry, req, res, now);
-        } catch (error) {
-          this.reportLabelError((entry.metric as unknown as { name: string }).name, error);
-        }
-      }
-    }
+    if (record.entered !== null && record.customs) this.finishCustoms(record.entered, req, res, now);
   }
 
   private recordDefaults(record: RequestRecord, req: Req, res: Res, status: number, now: number): void {
-    const store = this.store as SeriesStore;
     let route: string;
     let dynamic: string[] | null = null;
     try {
       route = this.routeLabel(req, res);
-      const fns = this.options.dynamicLabels;
-      if (fns.length > 0) {
-        dynamic = new Array<string>(fns.length);
-        for (let i = 0; i < fns.length; i++) dynamic[i] = labelString((fns[i] as (typeof fns)[number])[1](req, res) as LabelValue);
-      }
+      if (this.options.dynamicLabels.length > 0) dynamic = this.dynamicLabelValues(req, res);
     } catch (error) {
       this.reportLabelError(this.options.namePrefix + DEFAULT_METRICS.total.name, error);
       return;
     }
     const exception = record.hasError && !isClientError(record.error);
-    store.observe(record.method, route, status, (now - record.start) / 1000, exception, dynamic);
+    (this.store as SeriesStore).observe(record.method, route, status, (now - record.start) / 1000, exception, dynamic);
+  }
+
+  /** The values of the per-request default labels (`defaultLabels` given as functions). May throw. */
+  private dynamicLabelValues(req: Req, res: Res): string[] {
+    const fns = this.options.dynamicLabels;
+    const values = new Array<string>(fns.length);
+    for (let i = 0; i < fns.length; i++) values[i] = labelString((fns[i] as (typeof fns)[number])[1](req, res) as LabelValue);
+    return values;
+  }
+
+  private finishCustoms(entered: EnteredWrapper[], req: Req, res: Res, now: number): void {
+    for (const entry of entered) {
+      try {
+        entry.metric.finish(entry, req, res, now);
+      } catch (error) {
+        this.reportLabelError((entry.metric as unknown as { name: string }).name, error);
+      }
+    }
   }
 
   /** A label function threw: count it, warn once per metric, drop the observation. */

@@ -18,31 +18,54 @@ export interface EnteredWrapper {
   readonly labels: Record<string, string> | null;
 }
 
-/** What one request carries from its start to its finish. One small object per recorded request. */
+/**
+ * What one request carries from its start to its finish. One small object per recorded request; every field
+ * is set in the constructor (declared, not initialized, in the class body), so making one is a single
+ * function with one store per field.
+ */
 export class RequestRecord implements Watched {
+  /** `performance.now()` at the request's start. */
+  declare readonly start: number;
+  declare readonly method: string;
   /** The in-progress cell incremented at the start, or null when the default metrics skip this request. */
-  cell: ProgressCell | null = null;
+  declare cell: ProgressCell | null;
   /** Record the default metrics for this request. */
-  defaults: boolean;
+  declare defaults: boolean;
   /** Run custom metrics for this request. */
-  customs = true;
+  declare customs: boolean;
   /** The error the handler threw, rejected with or passed on (`undefined` when none). */
-  error: unknown = undefined;
-  hasError = false;
-  entered: EnteredWrapper[] | null = null;
-  finished = false;
+  declare error: unknown;
+  declare hasError: boolean;
+  declare entered: EnteredWrapper[] | null;
+  declare finished: boolean;
   /** The framework's request and response, and the Node response whose end finishes the record. */
-  req: unknown = undefined;
-  res: unknown = undefined;
-  raw: ServerResponse | null = null;
-  owner: RecordOwner | null = null;
+  declare readonly req: unknown;
+  declare readonly res: unknown;
+  declare readonly raw: ServerResponse | null;
+  declare readonly owner: RecordOwner | null;
+
   constructor(
-    /** `performance.now()` at the request's start. */
-    readonly start: number,
-    readonly method: string,
-    defaults: boolean,
+    start: number,
+    method: string,
+    cell: ProgressCell | null,
+    req: unknown,
+    res: unknown,
+    raw: ServerResponse | null,
+    owner: RecordOwner | null,
   ) {
-    this.defaults = defaults;
+    this.start = start;
+    this.method = method;
+    this.cell = cell;
+    this.defaults = cell !== null;
+    this.customs = true;
+    this.error = undefined;
+    this.hasError = false;
+    this.entered = null;
+    this.finished = false;
+    this.req = req;
+    this.res = res;
+    this.raw = raw;
+    this.owner = owner;
   }
 
   /** The response is done (status as sent) or the client left first (499). */

@@ -63,9 +63,17 @@ function endOpen(open: Watched[], raw: ServerResponse | null, status: number): v
 }
 
 function onResponseFinish(message: unknown): void {
-  const { response, socket } = message as { response: ServerResponse; socket: WatchedSocket | null };
-  const open = socket?.[kOpen];
-  if (open !== undefined && open !== null && open.length > 0) endOpen(open, response, response.statusCode);
+  const open = (message as { socket: WatchedSocket | null }).socket?.[kOpen];
+  if (open === undefined || open === null || open.length === 0) return;
+  const response = (message as { response: ServerResponse }).response;
+  if (open.length === 1) {
+    // The usual case: the one request in flight on the connection is this response's.
+    const only = open[0] as Watched;
+    if (only.raw === response && !only.finished) only.end(response.statusCode);
+    if (only.finished) open.pop();
+    return;
+  }
+  endOpen(open, response, response.statusCode);
 }
 
 function onSocketClose(this: WatchedSocket): void {
@@ -100,9 +108,15 @@ function socketOf(raw: ServerResponse): WatchedSocket | null {
  * V8's property caches on every request.
  */
 export function openOn(raw: ServerResponse, socket: WatchedSocket | null = socketOf(raw)): Watched[] {
-  let open = socket?.[kOpen];
+  const open = socket?.[kOpen];
   if (open !== undefined && open !== null) return open;
-  if (open === undefined && isServerSocket(socket) && !socket.destroyed) {
+  return newOpen(raw, socket, open);
+}
+
+/** `openOn` for a connection (or response) that has no list yet, or whose socket has closed (`open` null). */
+function newOpen(raw: ServerResponse, socket: WatchedSocket | null, found: Watched[] | null | undefined): Watched[] {
+  let open: Watched[] | null | undefined;
+  if (found === undefined && isServerSocket(socket) && !socket.destroyed) {
     if (!subscribed) {
       subscribed = true;
       subscribe('http.server.response.finish', onResponseFinish);
