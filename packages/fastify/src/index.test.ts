@@ -218,6 +218,25 @@ describe('fastify plugin: default metrics', () => {
     expect(sampleValue(await scrape(a), 'http_request_total', { path: '/x' })).toBe(2);
   });
 
+  it('two instances that both see a request each record it, exception included', async () => {
+    const outer = new Registry();
+    const inner = new Registry();
+    const app = Fastify();
+    apps.push(app);
+    await app.register(fastifyMetrics, { registry: outer, collectDefaultMetrics: false });
+    await app.register(async (child) => {
+      await child.register(fastifyMetrics, { registry: inner, collectDefaultMetrics: false, path: '/inner-metrics' });
+      child.get('/fails', async () => {
+        throw new Error('boom');
+      });
+    });
+    expect((await app.inject('/fails')).statusCode).toBe(500);
+    for (const registry of [outer, inner]) {
+      const text = await registry.metrics();
+      expect(sampleValue(text, 'http_request_total', { path: '/fails', status: '500' })).toBe(1);
+      expect(sampleValue(text, 'http_request_exceptions_total', { path: '/fails', status: '500' })).toBe(1);
+    }
+  });
   it('process metrics are collected by default', async () => {
     const { app } = await build({ collectDefaultMetrics: true });
     expect(await scrape(app)).toContain('process_cpu_seconds_total');

@@ -5,12 +5,6 @@ import type { FastifyCustomMetricOptions, FastifyMetrics, FastifyMetricsOptions,
 
 export type * from './types.js';
 
-/**
- * The request's record, in a reply decorator: Fastify initializes decorators in the reply's constructor, so
- * setting it costs a plain store, where a new property on the raw response would change its shape.
- */
-const kRecord = Symbol('prom-http.record');
-type Tracked = FastifyReply & { [kRecord]?: RequestRecord | null };
 type Handler = (this: unknown, request: FastifyRequest, reply: FastifyReply) => unknown;
 
 interface RouteContext {
@@ -63,8 +57,6 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
   const engine = new PromHttp<FastifyRequest, FastifyReply>(options, routes);
   const checkExcluded = engine.options.isExcluded !== null;
 
-  if (!fastify.hasReplyDecorator(kRecord as unknown as string)) fastify.decorateReply(kRecord as unknown as string, null);
-
   fastify.addHook('onRequest', function promHttpOnRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     const flags = routeContext(request).config?.metrics;
     if (flags?.excludeAll === true) {
@@ -79,18 +71,14 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
       checkExcluded ? pathOf(request.url) : undefined,
       request.raw.socket,
     );
-    if (record !== null) {
-      if (flags?.doNotTrack === true) engine.skipDefaults(record);
-      (reply as Tracked)[kRecord] = record;
-    }
+    if (record !== null && flags?.doNotTrack === true) engine.skipDefaults(record);
     done();
   });
 
   fastify.addHook(
     'onError',
     function promHttpOnError(_request: FastifyRequest, reply: FastifyReply, error: FastifyError, done: () => void) {
-      const record = (reply as Tracked)[kRecord];
-      if (record) record.fail(error);
+      engine.recordOf(reply.raw)?.fail(error);
       done();
     },
   );
@@ -121,8 +109,8 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
       const h = handler as unknown as Handler;
       // Same sync/async shape as the handler (Fastify treats the two differently), and its name for groupBy 'endpoint'.
       const wrapped = function wrappedHandler(this: unknown, request: FastifyRequest, reply: FastifyReply) {
-        const record = (reply as Tracked)[kRecord];
-        if (record) onEnter(record, request, reply);
+        const record = engine.recordOf(reply.raw);
+        if (record !== undefined) onEnter(record, request, reply);
         return h.call(this, request, reply);
       };
       Object.defineProperty(wrapped, 'name', { value: h.name });
