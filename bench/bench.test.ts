@@ -32,18 +32,33 @@ interface HostileResult {
 
 describe('bench', () => {
   it('smoke: every variant serves load and every library records it', async () => {
-    await run(process.execPath, [here('./run.mjs'), '--smoke', '--out', out], { timeout: 60_000 });
+    await run(process.execPath, [here('./run.mjs'), '--smoke', '--out', out], { timeout: 120_000 });
     const { rows } = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as { rows: Row[] };
     expect(rows.map((r) => r.variant)).toEqual(VARIANTS.map((v) => v.name));
     for (const row of rows) {
       expect(row.rps.median, row.variant).toBeGreaterThan(0);
       expect(row.errors, row.variant).toBe(0);
-      expect(row.recorded, row.variant).not.toBe(false);
+      // Every library's /metrics held the load (after every paired window and after the rounds).
+      expect(row.recorded, row.variant).toBe(VARIANTS.find((v) => v.name === row.variant)?.route ? true : null);
       // Both designs ran: each variant alone, and each beside its bare framework at the same moment.
       expect(row.interleaved?.ratio, row.variant).toBeGreaterThan(0);
       expect(row.paired?.ratio.median, row.variant).toBeGreaterThan(0);
       if (row.kind !== 'bare') expect(row.paired?.busy, row.variant).toBeGreaterThan(0);
     }
+  }, 120_000);
+
+  it('smoke, paired design alone: each pair is two fresh processes, and the library still records the load', async () => {
+    const dir = join(out, 'paired');
+    const only = 'fastify-prom-http,fastify-control';
+    await run(process.execPath, [here('./run.mjs'), '--smoke', '--mode', 'paired', '--only', only, '--out', dir], { timeout: 60_000 });
+    const { rows } = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as { rows: Row[] };
+    expect(rows.map((r) => r.variant)).toEqual(['fastify-bare', ...only.split(',')]);
+    for (const row of rows) {
+      expect(row.interleaved, row.variant).toBeNull();
+      expect(row.paired?.ratio.median, row.variant).toBeGreaterThan(0);
+      expect(row.errors, row.variant).toBe(0);
+    }
+    expect(rows.find((r) => r.variant === 'fastify-prom-http')?.recorded).toBe(true);
   }, 60_000);
 
   it("request path: prom-http's start and finish alone record every request of the loop", async () => {

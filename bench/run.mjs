@@ -15,10 +15,13 @@
 // generator on the others, so the two never compete for one core.
 //
 // --mode (default both) picks the designs: "interleaved" measures one server at a time, as above; "paired"
-// measures each variant at the same moment as its bare framework: both servers run at once on the same CPU,
-// each under its own load generator, and the variant's req/s is divided by the bare one's of that same window.
-// What the machine does to one (other tenants, clock and cache effects, which swing a lone server's req/s by
-// ±15% from one window to the next here) it does to both, so the ratio keeps only what the library costs.
+// measures each variant at the same moment as its bare framework: a fresh process of each, started, warmed up
+// and loaded together on the same CPU, each under its own load generator, and the variant's req/s is divided
+// by the bare one's of that same window. What the machine does to one (other tenants, clock and cache effects,
+// which swing a lone server's req/s by ±15% from one window to the next here) it does to both, so the ratio
+// keeps only what the library costs. Each pair is its own two processes (never a bare process shared by all
+// pairs, which would have served more windows than each variant), and which of the two starts its load first
+// alternates by round; the control pair (bare beside bare) shows what is left of bias and noise.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -99,31 +102,46 @@ async function measure(server) {
 }
 
 /**
- * One measured window of `server` and `bareServer` at once, on the same CPU, each under its own load generator:
- * both req/s and CPU µs/req, and how busy the two kept the servers' CPU (near 1: the load saturated it).
+ * One paired window of `variant`: a fresh process of it and a fresh process of its bare framework (its twin),
+ * started together, warmed up together and measured together on the same CPU, each under its own load
+ * generator: both req/s and CPU µs/req, and how busy the two kept the servers' CPU (near 1: the load saturated
+ * it). The two have exactly the same history (a bare process shared by every pair of a round would have served
+ * several windows more than each variant), and which of the two starts its load first alternates by round.
  */
-async function measurePair(bareServer, server) {
-  resume(bareServer);
-  resume(server);
+async function measurePair(variant, round) {
+  const twin = bareOf(variant);
+  const [bareServer, server] = await Promise.all([
+    startApp(twin.app, { cpus: cpus?.server }),
+    startApp(variant.app, { cpus: cpus?.server }),
+  ]);
   try {
-    const both = (seconds) =>
-      Promise.all([bareServer, server].map((s) => load({ tool, url: url(s), connections, duration: seconds, cpus: cpus?.load })));
-    if (settle > 0) await both(settle);
+    const swap = round % 2 === 1;
+    const order = swap ? [server, bareServer] : [bareServer, server];
+    const both = async (seconds) => {
+      const results = await Promise.all(order.map((s) => load({ tool, url: url(s), connections, duration: seconds, cpus: cpus?.load })));
+      return swap ? results.reverse() : results;
+    };
+    if (warmup + settle > 0) await both(warmup + settle);
     const before = [cpuSeconds(bareServer.child.pid), cpuSeconds(server.child.pid)];
     const t0 = process.hrtime.bigint();
-    const [bare, variant] = await both(duration);
+    const [bare, measured] = await both(duration);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const after = [cpuSeconds(bareServer.child.pid), cpuSeconds(server.child.pid)];
     const known = [...before, ...after].every((c) => c !== null);
     const cpuUs = (i, r) => (known ? ((after[i] - before[i]) * 1e6) / r.requests : null);
+    let recorded = null;
+    if (variant.route) {
+      const { status, body } = await getText(`${server.url}/metrics`);
+      recorded = status === 200 && recordsRoute(body, variant.route);
+    }
     return {
       bare: { ...bare, cpuUs: cpuUs(0, bare) },
-      variant: { ...variant, cpuUs: cpuUs(1, variant) },
+      variant: { ...measured, cpuUs: cpuUs(1, measured) },
       busy: known ? (after[0] - before[0] + after[1] - before[1]) / seconds : null,
+      recorded,
     };
   } finally {
-    pause(bareServer);
-    pause(server);
+    await Promise.all([bareServer.stop(), server.stop()]);
   }
 }
 
@@ -149,8 +167,10 @@ function pinText() {
   return cpus ? `servers on CPU ${cpus.server}, load generator on CPU ${cpus.load}` : 'not pinned to CPUs';
 }
 const pairedVariants = variants.filter((v) => !v.bare);
-const windows = (interleaved ? variants.length : 0) + (paired ? pairedVariants.length : 0);
-const estimate = Math.ceil(rounds / restartEvery) * variants.length * (warmup + 2) + windows * rounds * (settle + duration + 0.3);
+const estimate =
+  (interleaved
+    ? Math.ceil(rounds / restartEvery) * variants.length * (warmup + 2) + variants.length * rounds * (settle + duration + 0.3)
+    : 0) + (paired ? pairedVariants.length * rounds * (2 + warmup + settle + duration) : 0);
 log(
   `${variants.length} variants × ${rounds} rounds of ${duration} s (after ${settle} s of settling load each), ${args.mode} (${[interleaved && 'interleaved', paired && 'paired'].filter(Boolean).join(' and ')}), new server processes every ${restartEvery} rounds with ${warmup} s warm-up each, ${connections} connections, ${tool}, ${pinText()}: about ${Math.ceil(estimate / 60)} min`,
 );
@@ -182,7 +202,7 @@ function bareOf(variant) {
 try {
   for (let round = 0; round < rounds; round++) {
     // New processes: what one process happens to get (memory layout, JIT) averages out over the rounds.
-    if (round % restartEvery === 0) {
+    if (interleaved && round % restartEvery === 0) {
       await stopServers();
       await startServers();
     }
@@ -197,8 +217,7 @@ try {
       );
     }
     for (const variant of paired ? pairedVariants : []) {
-      const bareServer = servers[variants.indexOf(bareOf(variant))];
-      const p = await measurePair(bareServer, servers[variants.indexOf(variant)]);
+      const p = await measurePair(variant, round);
       pairs[variant.name].push(p);
       const flag = p.bare.errors + p.variant.errors ? ` ${p.bare.errors + p.variant.errors} errors` : '';
       log(
@@ -206,6 +225,8 @@ try {
       );
     }
   }
+  // The paired design alone keeps no processes between windows: a fresh set for the memory and /metrics check.
+  if (servers.length === 0) await startServers();
   inspected = [];
   for (const [i, variant] of variants.entries()) inspected.push(await inspect(variant, servers[i]));
 } finally {
@@ -215,6 +236,12 @@ const elapsed = (Date.now() - started) / 1000;
 
 /** Every paired window the bare app `bare` ran in. */
 const besideBare = (bare) => pairedVariants.filter((v) => v.framework === bare.framework).flatMap((v) => pairs[v.name]);
+/** Whether the variant's /metrics held the load it served: after every paired window, and after the interleaved rounds. */
+function recordedBy(variant, ps) {
+  if (!variant.route) return null;
+  if (ps.some((p) => p.recorded !== true)) return false;
+  return interleaved ? inspected[variants.indexOf(variant)].recorded : true;
+}
 const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
 const rows = variants.map((v) => {
   const rs = runs[v.name];
@@ -252,7 +279,8 @@ const rows = variants.map((v) => {
     rps: { median: interleaved ? median(rps) : v.bare ? median(besideBare(v).map((p) => p.bare.rps)) : pairedRow.rps },
     rssMB: inspected[variants.indexOf(v)].rssMB,
     errors,
-    recorded: inspected[variants.indexOf(v)].recorded,
+    // Recorded in its /metrics after every paired window, and after the interleaved rounds.
+    recorded: recordedBy(v, ps),
   };
 });
 
@@ -271,7 +299,7 @@ if (paired) {
   md.push(
     '## Paired: each variant at the same moment as its bare framework',
     '',
-    'In every round, each variant runs at once with the bare app of its framework, on the same CPU, each under its own load generator; "ratio" is the variant\'s req/s over the bare app\'s in that same window (median, min and max over the rounds). The machine\'s swings hit both alike and cancel out. "CPU ratio" is the same for server CPU µs/req; "CPU busy" is the two servers\' CPU time over the window (near 1.00: the load saturated their CPU, so req/s is what each costs). The control row is the bare app beside itself: its spread is the noise floor.',
+    'In every round, each variant runs at once with the bare app of its framework: a fresh process of each, started, warmed up and loaded together, on the same CPU, each under its own load generator; "ratio" is the variant\'s req/s over the bare app\'s in that same window (median, min and max over the rounds). The machine\'s swings hit both alike and cancel out. "CPU ratio" is the same for server CPU µs/req; "CPU busy" is the two servers\' CPU time over the window (near 1.00: the load saturated their CPU, so req/s is what each costs). The control row is the bare app beside itself: its spread is the noise floor.',
     '',
     '| variant | framework | ratio (median) | min | max | req/s (median) | bare req/s beside it | p99 ms (median) | CPU ratio | CPU busy | recorded |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
