@@ -45,13 +45,6 @@ function closeStatus(raw: ServerResponse): number {
 
 /** Finishes the open requests of `raw` (all open ones when `raw` is null) and forgets every finished one. */
 function endOpen(open: Watched[], raw: ServerResponse | null, status: number): void {
-  if (open.length === 1) {
-    // The usual case: one request in flight on the connection.
-    const only = open[0] as Watched;
-    if (!only.finished && (raw === null || only.raw === raw)) only.end(raw === null ? closeStatus(only.raw as ServerResponse) : status);
-    if (only.finished) open.pop();
-    return;
-  }
   let kept = 0;
   for (let i = 0; i < open.length; i++) {
     const watched = open[i] as Watched;
