@@ -34,7 +34,10 @@ describe('bench', () => {
   it('smoke: every variant serves load and every library records it', async () => {
     await run(process.execPath, [here('./run.mjs'), '--smoke', '--out', out], { timeout: 120_000 });
     const { rows } = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as { rows: Row[] };
-    expect(rows.map((r) => r.variant)).toEqual(VARIANTS.map((v) => v.name));
+    // The opt-in reference rows (floors) run only when named.
+    const defaults = VARIANTS.filter((v) => !v.optIn);
+    expect(defaults.length).toBeLessThan(VARIANTS.length);
+    expect(rows.map((r) => r.variant)).toEqual(defaults.map((v) => v.name));
     for (const row of rows) {
       expect(row.rps.median, row.variant).toBeGreaterThan(0);
       expect(row.errors, row.variant).toBe(0);
@@ -47,19 +50,31 @@ describe('bench', () => {
     }
   }, 120_000);
 
-  it('smoke, paired design alone: each pair is two fresh processes, and the library still records the load', async () => {
+  it('smoke, paired design alone: each pair is two fresh processes, and the library (and each floor) still records the load', async () => {
     const dir = join(out, 'paired');
-    const only = 'fastify-prom-http,fastify-control';
-    await run(process.execPath, [here('./run.mjs'), '--smoke', '--mode', 'paired', '--only', only, '--out', dir], { timeout: 60_000 });
+    const only = 'fastify-prom-http,fastify-control,fastify-floor,fastify-prom-client,express-floor,express-prom-client';
+    await run(process.execPath, [here('./run.mjs'), '--smoke', '--mode', 'paired', '--only', only, '--out', dir], { timeout: 90_000 });
     const { rows } = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as { rows: Row[] };
-    expect(rows.map((r) => r.variant)).toEqual(['fastify-bare', ...only.split(',')]);
+    // In the order of VARIANTS, each framework's bare app first.
+    expect(rows.map((r) => r.variant)).toEqual([
+      'express-bare',
+      'express-floor',
+      'express-prom-client',
+      'fastify-bare',
+      'fastify-prom-http',
+      'fastify-control',
+      'fastify-floor',
+      'fastify-prom-client',
+    ]);
     for (const row of rows) {
       expect(row.interleaved, row.variant).toBeNull();
       expect(row.paired?.ratio.median, row.variant).toBeGreaterThan(0);
       expect(row.errors, row.variant).toBe(0);
     }
-    expect(rows.find((r) => r.variant === 'fastify-prom-http')?.recorded).toBe(true);
-  }, 60_000);
+    for (const name of ['fastify-prom-http', 'fastify-floor', 'fastify-prom-client', 'express-floor', 'express-prom-client']) {
+      expect(rows.find((r) => r.variant === name)?.recorded, name).toBe(true);
+    }
+  }, 90_000);
 
   it("request path: prom-http's start and finish alone record every request of the loop", async () => {
     const { stdout } = await run(process.execPath, [here('./request-path.mjs'), '--requests', '2000', '--rounds', '2'], {

@@ -1,4 +1,5 @@
 // What every benchmark app shares, so the variants differ only in their metrics library.
+import { subscribe } from 'node:diagnostics_channel';
 
 export const HOST = '127.0.0.1';
 export const port = Number(process.env.PORT ?? 0);
@@ -29,4 +30,17 @@ export function listenExpress(app) {
 export async function listenFastify(app) {
   await app.listen({ port, host: HOST });
   announce(app.server);
+}
+
+/**
+ * For the floor rows (see lib/variants.mjs): what prom-http's design asks of Node on every request, and no
+ * more. One subscriber on Node's `http.server.response.finish` channel counts the finished responses, as
+ * prom-http's finish is called; `exposition()` shows the count so the harness sees the load was recorded.
+ */
+export function finishCounter() {
+  let finished = 0;
+  subscribe('http.server.response.finish', function countFinished() {
+    finished++;
+  });
+  return () => `floor_finished_total{route="/users/:id"} ${finished}\n`;
 }

@@ -1,5 +1,6 @@
 // The apps compared, in the order each round runs them. `route` is how the library labels GET /users/:id,
-// which the harness looks for in /metrics to be sure the library really recorded the load.
+// which the harness looks for in /metrics to be sure the library really recorded the load. `optIn` rows run
+// only when named in --only: they take prom-http's cost apart (floor of its design, prom-client's presence).
 export const VARIANTS = [
   { name: 'express-bare', framework: 'express', app: 'express-bare', bare: true },
   { name: 'express-prom-http', framework: 'express', app: 'express-prom-http', route: '"/users/:id"', ours: true },
@@ -8,16 +9,21 @@ export const VARIANTS = [
   // The floor of any middleware-based instrumentation: one Express layer that only calls next().
   { name: 'express-empty-middleware', framework: 'express', app: 'express-empty-middleware', reference: true },
   { name: 'express-control', framework: 'express', app: 'express-bare', control: true },
+  // What prom-http's hooks into Node and Express cost with nothing recorded; then with prom-client's default metrics.
+  { name: 'express-floor', framework: 'express', app: 'express-floor', route: '"/users/:id"', reference: true, optIn: true },
+  { name: 'express-prom-client', framework: 'express', app: 'express-prom-client', route: '"/users/:id"', reference: true, optIn: true },
   { name: 'fastify-bare', framework: 'fastify', app: 'fastify-bare', bare: true },
   { name: 'fastify-prom-http', framework: 'fastify', app: 'fastify-prom-http', route: '"/users/:id"', ours: true },
   { name: 'fastify-metrics', framework: 'fastify', app: 'fastify-metrics', route: '"/users/:id"' },
   { name: 'fastify-promster', framework: 'fastify', app: 'fastify-promster', route: '"/users/#val"' },
   { name: 'fastify-control', framework: 'fastify', app: 'fastify-bare', control: true },
+  { name: 'fastify-floor', framework: 'fastify', app: 'fastify-floor', route: '"/users/:id"', reference: true, optIn: true },
+  { name: 'fastify-prom-client', framework: 'fastify', app: 'fastify-prom-client', route: '"/users/:id"', reference: true, optIn: true },
 ];
 
 /** The variants named (comma-separated), plus the bare framework of each, which every ratio needs. */
 export function select(only) {
-  if (!only) return VARIANTS;
+  if (!only) return VARIANTS.filter((v) => !v.optIn);
   const names = new Set(
     only
       .split(',')
