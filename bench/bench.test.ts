@@ -83,6 +83,18 @@ describe('bench', () => {
     expect(stdout).toMatch(/median: -?\d+ ns per request/);
   }, 60_000);
 
+  it("Express's request shapes: the harness times reads of request objects made both ways", async () => {
+    const { stdout } = await run(
+      process.execPath,
+      ['--allow-natives-syntax', here('./express-shapes.mjs'), '--objects', '2000', '--rounds', '2'],
+      {
+        timeout: 60_000,
+      },
+    );
+    expect(stdout).toContain('two requests share a shape: as Node made them true, after Object.setPrototypeOf false');
+    expect(stdout.match(/\d+ ns per read/g)).toHaveLength(6);
+  }, 60_000);
+
   it('hostile: prom-http keeps one <unmatched> series and folds ids into /users/:id', async () => {
     const only = 'express-prom-http,fastify-prom-http';
     await run(process.execPath, [here('./hostile.mjs'), '--requests', '5000', '--only', only, '--out', out], { timeout: 60_000 });

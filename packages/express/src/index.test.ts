@@ -354,6 +354,29 @@ describe.each([
     expect(sampleValue(text, 'http_requests_in_progress', { method: 'GET' })).toBe(0);
   });
 
+  it("first in the app, it still records and serves requests that reach the app's router without the app", async () => {
+    const app = express();
+    const m = metrics({ registry: new Registry(), collectDefaultMetrics: false, authorize: (req) => req.get('x-token') === 't' });
+    app.use(m);
+    app.get('/users/:id', (req, res) => {
+      res.json({ id: req.params.id });
+    });
+    // Through the app first (on Express 5 the middleware then leaves the router's stack).
+    expect((await request(app).get('/users/1')).status).toBe(200);
+    // Then the app's router alone, mounted in another app: the app's own entry never runs.
+    const a = app as unknown as { _router?: unknown; router?: unknown };
+    const router = ('_router' in a ? a._router : a.router) as express5.Router;
+    const outer = express();
+    outer.use(router);
+    expect((await request(outer).get('/users/2')).status).toBe(200);
+    expect((await request(outer).get('/metrics')).status).toBe(401);
+    const scrape = await request(outer).get('/metrics').set('x-token', 't');
+    expect(scrape.status).toBe(200);
+    expect(sampleValue(scrape.text, 'http_request_total', { path: '/users/:id', status: '200' })).toBe(2);
+    expect(sampleValue(scrape.text, 'http_request_total', { path: '/metrics' })).toBeUndefined();
+    expect(sampleValue(scrape.text, 'http_requests_in_progress', { method: 'GET' })).toBe(0);
+  });
+
   it('after another middleware, it keeps its layer: what that middleware answers is not recorded', async () => {
     const app = express();
     const m = metrics({ registry: new Registry(), collectDefaultMetrics: false });
