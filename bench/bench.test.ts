@@ -52,18 +52,28 @@ describe('bench', () => {
 
   it('smoke, paired design alone: each pair is two fresh processes, and the library (and each floor) still records the load', async () => {
     const dir = join(out, 'paired');
-    const only = 'fastify-prom-http,fastify-control,fastify-floor,fastify-prom-client,express-floor,express-prom-client';
+    const floors = [
+      'express-floor',
+      'express-prom-client-loaded',
+      'express-prom-client',
+      'fastify-floor',
+      'fastify-prom-client-loaded',
+      'fastify-prom-client',
+    ];
+    const only = ['fastify-prom-http', 'fastify-control', ...floors].join(',');
     await run(process.execPath, [here('./run.mjs'), '--smoke', '--mode', 'paired', '--only', only, '--out', dir], { timeout: 90_000 });
     const { rows } = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as { rows: Row[] };
     // In the order of VARIANTS, each framework's bare app first.
     expect(rows.map((r) => r.variant)).toEqual([
       'express-bare',
       'express-floor',
+      'express-prom-client-loaded',
       'express-prom-client',
       'fastify-bare',
       'fastify-prom-http',
       'fastify-control',
       'fastify-floor',
+      'fastify-prom-client-loaded',
       'fastify-prom-client',
     ]);
     for (const row of rows) {
@@ -71,7 +81,7 @@ describe('bench', () => {
       expect(row.paired?.ratio.median, row.variant).toBeGreaterThan(0);
       expect(row.errors, row.variant).toBe(0);
     }
-    for (const name of ['fastify-prom-http', 'fastify-floor', 'fastify-prom-client', 'express-floor', 'express-prom-client']) {
+    for (const name of ['fastify-prom-http', ...floors]) {
       expect(rows.find((r) => r.variant === name)?.recorded, name).toBe(true);
     }
   }, 90_000);

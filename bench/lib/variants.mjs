@@ -9,8 +9,17 @@ export const VARIANTS = [
   // The floor of any middleware-based instrumentation: one Express layer that only calls next().
   { name: 'express-empty-middleware', framework: 'express', app: 'express-empty-middleware', reference: true },
   { name: 'express-control', framework: 'express', app: 'express-bare', control: true },
-  // What prom-http's hooks into Node and Express cost with nothing recorded; then with prom-client's default metrics.
+  // What prom-http's hooks into Node and Express cost with nothing recorded; then with prom-client loaded; then
+  // with its default metrics too.
   { name: 'express-floor', framework: 'express', app: 'express-floor', route: '"/users/:id"', reference: true, optIn: true },
+  {
+    name: 'express-prom-client-loaded',
+    framework: 'express',
+    app: 'express-prom-client-loaded',
+    route: '"/users/:id"',
+    reference: true,
+    optIn: true,
+  },
   { name: 'express-prom-client', framework: 'express', app: 'express-prom-client', route: '"/users/:id"', reference: true, optIn: true },
   { name: 'fastify-bare', framework: 'fastify', app: 'fastify-bare', bare: true },
   { name: 'fastify-prom-http', framework: 'fastify', app: 'fastify-prom-http', route: '"/users/:id"', ours: true },
@@ -18,6 +27,14 @@ export const VARIANTS = [
   { name: 'fastify-promster', framework: 'fastify', app: 'fastify-promster', route: '"/users/#val"' },
   { name: 'fastify-control', framework: 'fastify', app: 'fastify-bare', control: true },
   { name: 'fastify-floor', framework: 'fastify', app: 'fastify-floor', route: '"/users/:id"', reference: true, optIn: true },
+  {
+    name: 'fastify-prom-client-loaded',
+    framework: 'fastify',
+    app: 'fastify-prom-client-loaded',
+    route: '"/users/:id"',
+    reference: true,
+    optIn: true,
+  },
   { name: 'fastify-prom-client', framework: 'fastify', app: 'fastify-prom-client', route: '"/users/:id"', reference: true, optIn: true },
 ];
 
