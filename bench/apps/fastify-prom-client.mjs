@@ -1,16 +1,7 @@
-// Reference row: fastify-floor plus prom-client loaded with its default (process) metrics, which prom-http
-// turns on by default: what having prom-client in the process costs before any request is recorded.
-import Fastify from 'fastify';
+// Reference row: fastify-floor plus prom-client's default (process) metrics, which prom-http turns on by
+// default: what having them in the process costs before any request is recorded.
 import promClient from 'prom-client';
-import { finishCounter, heap, listenFastify, user } from '../lib/app.mjs';
+import { listenFastifyFloor } from '../lib/floor-fastify.mjs';
 
 promClient.collectDefaultMetrics();
-const exposition = finishCounter();
-const app = Fastify();
-app.addHook('onRequest', function emptyHook(_request, _reply, done) {
-  done();
-});
-app.get('/__heap', async () => heap());
-app.get('/metrics', async () => exposition());
-app.get('/users/:id', async (req) => user(req.params.id));
-await listenFastify(app);
+await listenFastifyFloor();

@@ -33,9 +33,9 @@ export async function listenFastify(app) {
 }
 
 /**
- * For the floor rows (see lib/variants.mjs): what prom-http's design asks of Node on every request, and no
- * more. One subscriber on Node's `http.server.response.finish` channel counts the finished responses, as
- * prom-http's finish is called; `exposition()` shows the count so the harness sees the load was recorded.
+ * For the floor apps (lib/floor-*.mjs): one subscriber on Node's `http.server.response.finish` channel counts
+ * the finished responses (where prom-http's finish is called); the returned function shows the count, so the
+ * harness sees the load was recorded.
  */
 export function finishCounter() {
   let finished = 0;
