@@ -58,6 +58,8 @@ describe('bench', () => {
       'express-prom-client',
       'fastify-floor',
       'fastify-prom-client-loaded',
+      'fastify-gc-observer',
+      'fastify-event-loop-delay',
       'fastify-prom-client',
     ];
     const only = ['fastify-prom-http', 'fastify-control', ...floors].join(',');
@@ -74,6 +76,8 @@ describe('bench', () => {
       'fastify-control',
       'fastify-floor',
       'fastify-prom-client-loaded',
+      'fastify-gc-observer',
+      'fastify-event-loop-delay',
       'fastify-prom-client',
     ]);
     for (const row of rows) {

@@ -35,6 +35,16 @@ export const VARIANTS = [
     reference: true,
     optIn: true,
   },
+  // prom-client's two default metrics that work between scrapes, each alone.
+  { name: 'fastify-gc-observer', framework: 'fastify', app: 'fastify-gc-observer', route: '"/users/:id"', reference: true, optIn: true },
+  {
+    name: 'fastify-event-loop-delay',
+    framework: 'fastify',
+    app: 'fastify-event-loop-delay',
+    route: '"/users/:id"',
+    reference: true,
+    optIn: true,
+  },
   { name: 'fastify-prom-client', framework: 'fastify', app: 'fastify-prom-client', route: '"/users/:id"', reference: true, optIn: true },
 ];
 

@@ -1,0 +1,9 @@
+// Reference row: fastify-floor plus only what prom-client's event-loop-lag metrics install, a
+// monitorEventLoopDelay histogram at its 10 ms resolution: the other default metric that works while no scrape runs.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { listenFastifyFloor } from '../lib/floor-fastify.mjs';
+
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
+globalThis.eventLoopDelay = delay;
+await listenFastifyFloor();
