@@ -1,7 +1,7 @@
-// What a property read of Express's `req` costs, and why prom-http reads it before Express sets its prototype.
-// Express gives every request the app's request prototype (`Object.setPrototypeOf(req, app.request)`); V8
-// makes a new object shape (map) each time, so property caches, which are keyed by shape, miss on every new
-// request. This times the same reads on Node request objects made with and without that step.
+// What a property read of Express's `req` costs. Express 5 gives every request the app's request prototype
+// (`Object.setPrototypeOf(req, app.request)`) and its router then adds properties: made that way, two requests
+// never share an object shape (map), so V8's property caches, which are keyed by shape, miss on every new
+// request. This times the same reads on Node request objects made with and without the prototype step.
 //
 //   node bench/express-shapes.mjs [--objects 20000] [--rounds 5]
 //   node --allow-natives-syntax bench/express-shapes.mjs   (also says whether two such requests share a shape)

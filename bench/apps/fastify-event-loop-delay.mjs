@@ -5,5 +5,6 @@ import { listenFastifyFloor } from '../lib/floor-fastify.mjs';
 
 const delay = monitorEventLoopDelay({ resolution: 10 });
 delay.enable();
+// Kept reachable, as prom-client keeps its histogram, so it is never collected while the app runs.
 globalThis.eventLoopDelay = delay;
 await listenFastifyFloor();

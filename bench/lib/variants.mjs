@@ -1,6 +1,17 @@
 // The apps compared, in the order each round runs them. `route` is how the library labels GET /users/:id,
 // which the harness looks for in /metrics to be sure the library really recorded the load. `optIn` rows run
 // only when named in --only: they take prom-http's cost apart (floor of its design, prom-client's presence).
+
+/** An opt-in reference row: an app in apps/ of the same name built on lib/floor-*.mjs, counting GET /users/:id. */
+function floorRow(framework, name) {
+  return { name, framework, app: name, route: '"/users/:id"', reference: true, optIn: true };
+}
+
+/**
+ * @typedef {{ name: string, framework: string, app: string, route?: string, bare?: boolean, ours?: boolean,
+ *   reference?: boolean, control?: boolean, optIn?: boolean }} Variant
+ * @type {Variant[]}
+ */
 export const VARIANTS = [
   { name: 'express-bare', framework: 'express', app: 'express-bare', bare: true },
   { name: 'express-prom-http', framework: 'express', app: 'express-prom-http', route: '"/users/:id"', ours: true },
@@ -11,41 +22,20 @@ export const VARIANTS = [
   { name: 'express-control', framework: 'express', app: 'express-bare', control: true },
   // What prom-http's hooks into Node and Express cost with nothing recorded; then with prom-client loaded; then
   // with its default metrics too.
-  { name: 'express-floor', framework: 'express', app: 'express-floor', route: '"/users/:id"', reference: true, optIn: true },
-  {
-    name: 'express-prom-client-loaded',
-    framework: 'express',
-    app: 'express-prom-client-loaded',
-    route: '"/users/:id"',
-    reference: true,
-    optIn: true,
-  },
-  { name: 'express-prom-client', framework: 'express', app: 'express-prom-client', route: '"/users/:id"', reference: true, optIn: true },
+  floorRow('express', 'express-floor'),
+  floorRow('express', 'express-prom-client-loaded'),
+  floorRow('express', 'express-prom-client'),
   { name: 'fastify-bare', framework: 'fastify', app: 'fastify-bare', bare: true },
   { name: 'fastify-prom-http', framework: 'fastify', app: 'fastify-prom-http', route: '"/users/:id"', ours: true },
   { name: 'fastify-metrics', framework: 'fastify', app: 'fastify-metrics', route: '"/users/:id"' },
   { name: 'fastify-promster', framework: 'fastify', app: 'fastify-promster', route: '"/users/#val"' },
   { name: 'fastify-control', framework: 'fastify', app: 'fastify-bare', control: true },
-  { name: 'fastify-floor', framework: 'fastify', app: 'fastify-floor', route: '"/users/:id"', reference: true, optIn: true },
-  {
-    name: 'fastify-prom-client-loaded',
-    framework: 'fastify',
-    app: 'fastify-prom-client-loaded',
-    route: '"/users/:id"',
-    reference: true,
-    optIn: true,
-  },
+  floorRow('fastify', 'fastify-floor'),
+  floorRow('fastify', 'fastify-prom-client-loaded'),
   // prom-client's two default metrics that work between scrapes, each alone.
-  { name: 'fastify-gc-observer', framework: 'fastify', app: 'fastify-gc-observer', route: '"/users/:id"', reference: true, optIn: true },
-  {
-    name: 'fastify-event-loop-delay',
-    framework: 'fastify',
-    app: 'fastify-event-loop-delay',
-    route: '"/users/:id"',
-    reference: true,
-    optIn: true,
-  },
-  { name: 'fastify-prom-client', framework: 'fastify', app: 'fastify-prom-client', route: '"/users/:id"', reference: true, optIn: true },
+  floorRow('fastify', 'fastify-gc-observer'),
+  floorRow('fastify', 'fastify-event-loop-delay'),
+  floorRow('fastify', 'fastify-prom-client'),
 ];
 
 /** The variants named (comma-separated), plus the bare framework of each, which every ratio needs. */

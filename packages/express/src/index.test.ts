@@ -363,7 +363,7 @@ describe.each([
     });
     // Through the app first (on Express 5 the middleware then leaves the router's stack).
     expect((await request(app).get('/users/1')).status).toBe(200);
-    // Then the app's router alone, mounted in another app: the app's own entry never runs.
+    // Then the app's router alone, mounted in another app: the app itself never runs, only its router.
     const a = app as unknown as { _router?: unknown; router?: unknown };
     const router = ('_router' in a ? a._router : a.router) as express5.Router;
     const outer = express();
