@@ -1,7 +1,9 @@
 // What a property read of Express's `req` costs. Express 5 gives every request the app's request prototype
 // (`Object.setPrototypeOf(req, app.request)`) and its router then adds properties: made that way, two requests
 // never share an object shape (map), so V8's property caches, which are keyed by shape, miss on every new
-// request. This times the same reads on Node request objects made with and without the prototype step.
+// request. This times the same reads on Node request objects made with and without the prototype step, as
+// plain reads and through `Reflect.get` (which looks the property up without the caches: how prom-http reads
+// Express's requests and responses once they are done).
 //
 //   node bench/express-shapes.mjs [--objects 20000] [--rounds 5]
 //   node --allow-natives-syntax bench/express-shapes.mjs   (also says whether two such requests share a shape)
@@ -40,6 +42,9 @@ const reads = {
   'own property (method)': (req) => req.method,
   'missing property (route)': (req) => req.route,
   'prototype property (app)': (req) => req.app,
+  'Reflect.get own (method)': (req) => Reflect.get(req, 'method'),
+  'Reflect.get missing (route)': (req) => Reflect.get(req, 'route'),
+  'Reflect.get prototype (app)': (req) => Reflect.get(req, 'app'),
 };
 
 let sameShape = null;

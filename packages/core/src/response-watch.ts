@@ -1,5 +1,5 @@
 import { subscribe } from 'node:diagnostics_channel';
-import { Server as HttpServer, type ServerResponse } from 'node:http';
+import { Server as HttpServer, ServerResponse } from 'node:http';
 import { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 
@@ -55,6 +55,18 @@ function endOpen(open: Watched[], raw: ServerResponse | null, status: number): v
   open.length = kept;
 }
 
+const serverResponse = ServerResponse.prototype;
+
+/**
+ * The status a finished response sent. A response of Node's own class (Fastify's, Node's) is read as usual,
+ * so that read stays on V8's fast path. Express gives every response its own prototype chain, and responses
+ * made that way never share an object shape: a plain read misses V8's property caches on every response and
+ * takes its slow path (370-520 ns), which `Reflect.get` avoids (50-100 ns; `bench/express-shapes.mjs`).
+ */
+function statusOf(response: ServerResponse): number {
+  return Object.getPrototypeOf(response) === serverResponse ? response.statusCode : (Reflect.get(response, 'statusCode') as number);
+}
+
 function onResponseFinish(message: unknown): void {
   const open = (message as { socket: WatchedSocket | null }).socket?.[kOpen];
   if (open === undefined || open === null || open.length === 0) return;
@@ -62,11 +74,11 @@ function onResponseFinish(message: unknown): void {
   if (open.length === 1) {
     // The usual case: the one request in flight on the connection is this response's.
     const only = open[0] as Watched;
-    if (only.raw === response && !only.finished) only.end(response.statusCode);
+    if (only.raw === response && !only.finished) only.end(statusOf(response));
     if (only.finished) open.pop();
     return;
   }
-  endOpen(open, response, response.statusCode);
+  endOpen(open, response, statusOf(response));
 }
 
 function onSocketClose(this: WatchedSocket): void {
