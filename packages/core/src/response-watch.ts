@@ -58,10 +58,10 @@ function endOpen(open: Watched[], raw: ServerResponse | null, status: number): v
 const serverResponse = ServerResponse.prototype;
 
 /**
- * The status a finished response sent. A response of Node's own class (Fastify's, Node's) is read as usual,
- * so that read stays on V8's fast path. Express gives every response its own prototype chain, and responses
- * made that way never share an object shape: a plain read misses V8's property caches on every response and
- * takes its slow path (370-520 ns), which `Reflect.get` avoids (50-100 ns; `bench/express-shapes.mjs`).
+ * The status a finished response sent. A response of Node's own class (Fastify's, Node's) is read as usual, so
+ * that read stays on V8's fast path. Express gives every response its app's prototype and then adds properties,
+ * so no two of its responses share an object shape: a plain read misses V8's property caches on every response
+ * and takes its slow path (370-520 ns), which `Reflect.get` avoids (50-100 ns; `bench/express-shapes.mjs`).
  */
 function statusOf(response: ServerResponse): number {
   return Object.getPrototypeOf(response) === serverResponse ? response.statusCode : (Reflect.get(response, 'statusCode') as number);
