@@ -8,8 +8,11 @@
 // noise, which comes and goes over seconds, over all variants alike; the control rows (the bare app again,
 // another process) show how large that noise still is.
 //
-//   node bench/run.mjs [--rounds 16] [--duration 3] [--settle 1] [--restart-every 1] [--warmup 2] [--connections 50] [--only a,b]
+//   node bench/run.mjs [--rounds 30] [--duration 3] [--settle 1] [--restart-every 1] [--warmup 2] [--connections 50] [--only a,b]
 //                      [--mode both|interleaved|paired] [--tool wrk|autocannon] [--pin auto|on|off] [--smoke] [--out bench/results]
+//
+// --rounds (default 30): every round is fresh processes, and a process of an app can stay 10-20% off another of
+// the same app for its whole life, so medians over 16 rounds still moved by ±2% from one run to the next.
 //
 // --pin (default auto: on when taskset and 2+ CPUs exist) runs the servers on the last CPU and the load
 // generator on the others, so the two never compete for one core.
@@ -33,7 +36,7 @@ import { select } from './lib/variants.mjs';
 
 const { values: args } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '16' },
+    rounds: { type: 'string', default: '30' },
     duration: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '2' },
     settle: { type: 'string', default: '1' },
