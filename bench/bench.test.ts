@@ -1,6 +1,6 @@
 // The benchmark harness in CI: the smoke run of the throughput comparison, and a short hostile run that holds
 // prom-http to bounded series. Both run the built packages (packages/*/dist) in separate processes.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,26 @@ interface HostileResult {
   labelValues: string[];
   labelValueCount: number;
 }
+
+interface InstructionRow {
+  variant: string;
+  kind: string;
+  requests: number;
+  errors: number;
+  mainPerRequest: number;
+  allPerRequest: number;
+  mainRatio: number | null;
+  threads: number;
+  recorded: boolean | null;
+}
+
+let hasValgrind = true;
+try {
+  execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+} catch {
+  hasValgrind = false;
+}
+if (!hasValgrind && process.env.CI) throw new Error('valgrind is missing: .ci/run installs the Debian package valgrind');
 
 describe('bench', () => {
   it('smoke: every variant serves load and every library records it', async () => {
@@ -127,4 +147,33 @@ describe('bench', () => {
       expect(r.series.http_request_exceptions_total ?? 0, r.variant).toBe(0);
     }
   }, 60_000);
+
+  it.skipIf(!hasValgrind)(
+    "instructions: callgrind counts each server's instructions over exactly the requests sent",
+    async () => {
+      const dir = join(out, 'instructions');
+      const only = 'fastify-prom-http';
+      await run(process.execPath, [here('./instructions.mjs'), '--smoke', '--only', only, '--out', dir], { timeout: 240_000 });
+      const { rows, requests } = JSON.parse(readFileSync(join(dir, 'instructions.json'), 'utf8')) as {
+        rows: InstructionRow[];
+        requests: number;
+      };
+      // The bare framework comes along: every ratio needs it.
+      expect(rows.map((r) => r.variant)).toEqual(['fastify-bare', 'fastify-prom-http']);
+      for (const r of rows) {
+        expect(r.requests, r.variant).toBe(requests);
+        expect(r.errors, r.variant).toBe(0);
+        // Serving a request takes tens of thousands of instructions: a count near zero would mean callgrind
+        // counted outside the requests.
+        expect(r.mainPerRequest, r.variant).toBeGreaterThan(10_000);
+        expect(r.allPerRequest, r.variant).toBeGreaterThanOrEqual(r.mainPerRequest);
+        // Node runs helper threads (libuv's, V8's): one file per thread.
+        expect(r.threads, r.variant).toBeGreaterThan(1);
+      }
+      expect(rows[0]?.mainRatio).toBe(1);
+      expect(rows[1]?.recorded).toBe(true);
+      expect(readFileSync(join(dir, 'instructions.md'), 'utf8')).toContain('| fastify-prom-http | fastify |');
+    },
+    240_000,
+  );
 });

@@ -47,9 +47,14 @@ export function onCpus(cpus, cmd, args) {
   return cpus ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args];
 }
 
-export function startApp(app, { timeoutMs = 15_000, execArgv = [], cpus = null } = {}) {
+/**
+ * Starts `app` in its own Node process. `launcher`: a command line that runs Node (e.g. valgrind and its options);
+ * like taskset, it must exec or trace Node in place, so that the child's pid is the server's.
+ */
+export function startApp(app, { timeoutMs = 15_000, execArgv = [], cpus = null, launcher = [] } = {}) {
   // taskset execs the command: the child's pid is the server's.
-  const [cmd, argv] = onCpus(cpus, process.execPath, ['--expose-gc', ...execArgv, appFile(app)]);
+  const [first, ...rest] = [...launcher, process.execPath, '--expose-gc', ...execArgv, appFile(app)];
+  const [cmd, argv] = onCpus(cpus, first, rest);
   const child = spawn(cmd, argv, {
     env: { ...process.env, PORT: '0', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,202 @@
+// Instructions per request: the apps of run.mjs, each in its own server process under Valgrind's callgrind,
+// which counts every instruction the server executes in user space (JavaScript, V8, Node, libc; not the kernel)
+// and, with a simulated cache like this CPU's, its misses of the 32 KB L1 instruction cache. Req/s on this
+// shared machine swings with other tenants, clocks and caches, so a cost of 1-2% is below what even many rounds
+// of run.mjs resolve; these counts do not swing with any of that. They are not throughput (no kernel, no
+// stalls but the simulated ones), but they are the work each library adds to a request, told apart to a
+// fraction of a percent, for every library in the same run.
+//
+//   node bench/instructions.mjs [--warmup 50000] [--requests 10000] [--connections 8] [--parallel 2] [--only a,b]
+//                               [--cache-sim yes|no] [--smoke] [--out bench/results]   (writes instructions.md and .json there)
+//
+// Each server is warmed up with --warmup requests (not counted: V8 compiles the hot code then), then callgrind
+// counts while --requests more are served, from a client in this process (keep-alive, --connections at once;
+// every batch fully answered before counting starts and stops). "main thread" is the thread that runs
+// JavaScript; "all threads" adds V8's background threads (optimizing compiler, concurrent GC), whose work
+// depends on timing. Valgrind runs the server some 50 times slower than usual, so work done per second
+// (prom-client's event-loop-delay timer, every 10 ms) weighs far more per request here than in a real run.
+// The control rows (the bare app again, another process) show how far two counts of one app differ.
+// Needs valgrind (Debian: apt-get install valgrind).
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { recordsRoute } from './lib/exposition.mjs';
+import { getText, startApp } from './lib/server.mjs';
+import { select } from './lib/variants.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    warmup: { type: 'string', default: '50000' },
+    'cache-sim': { type: 'string', default: 'yes' },
+    requests: { type: 'string', default: '10000' },
+    connections: { type: 'string', default: '8' },
+    parallel: { type: 'string', default: '2' },
+    only: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string', default: new URL('./results', import.meta.url).pathname },
+  },
+});
+
+function positiveInt(name) {
+  const n = Number(args[name]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${args[name]}`);
+  return n;
+}
+const warmup = args.smoke ? 300 : positiveInt('warmup');
+const requests = args.smoke ? 200 : positiveInt('requests');
+const connections = positiveInt('connections');
+const parallel = positiveInt('parallel');
+if (!['yes', 'no'].includes(args['cache-sim'])) throw new Error(`--cache-sim must be yes or no, not ${args['cache-sim']}`);
+const cacheSim = args['cache-sim'] === 'yes';
+const variants = select(args.only);
+try {
+  execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+} catch {
+  throw new Error('valgrind is not installed (Debian: apt-get install valgrind)');
+}
+
+const log = (s) => process.stderr.write(`${s}\n`);
+const control = promisify(execFile);
+const work = mkdtempSync(join(os.tmpdir(), 'prom-http-instructions-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+
+/** `count` GET /users/42 from `connections` keep-alive connections, each waiting for its answer; the statuses. */
+async function send(port, agent, count) {
+  let left = count;
+  let ok = 0;
+  let failed = 0;
+  const one = () =>
+    new Promise((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/users/42', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      });
+      req.on('error', () => resolve(0));
+    });
+  async function connection() {
+    while (left > 0) {
+      left--;
+      if ((await one()) === 200) ok++;
+      else failed++;
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(connections, count) }, connection));
+  return { ok, failed };
+}
+
+/** The totals of a callgrind output file, by event: `Ir` (instructions), `I1mr` (L1 instruction-cache misses), … */
+function totalsIn(file) {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const events = lines.find((line) => line.startsWith('events:'));
+  const totals = lines.find((line) => line.startsWith('totals:'));
+  if (events === undefined || totals === undefined) throw new Error(`${file}: no events or totals line`);
+  const names = events.split(/\s+/).slice(1);
+  const values = totals.split(/\s+/).slice(1).map(Number);
+  return Object.fromEntries(names.map((name, i) => [name, values[i] ?? 0]));
+}
+
+async function count(variant) {
+  const prefix = join(work, variant.name);
+  const server = await startApp(variant.app, {
+    timeoutMs: 300_000,
+    launcher: [
+      'valgrind',
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      '--separate-threads=yes',
+      // Simulated caches as this CPU's L1 (32 KB instructions): misses of the instruction cache.
+      `--cache-sim=${cacheSim ? 'yes' : 'no'}`,
+      // V8 writes machine code at run time: Valgrind must see every change to it.
+      '--smc-check=all-non-file',
+      `--callgrind-out-file=${prefix}.out`,
+    ],
+  });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const pid = String(server.child.pid);
+  try {
+    const warm = await send(server.port, agent, warmup);
+    await control('callgrind_control', ['--instr=on', pid]);
+    const counted = await send(server.port, agent, requests);
+    await control('callgrind_control', ['--instr=off', pid]);
+    await control('callgrind_control', ['--dump', pid]);
+    // The dump of the counted part: one file per thread, `<prefix>.out.1-<thread>`; thread 01 runs JavaScript.
+    const files = readdirSync(work).filter((f) => f.startsWith(`${variant.name}.out.1-`));
+    const main = files.find((f) => f.endsWith('-01'));
+    if (main === undefined) throw new Error(`${variant.name}: callgrind wrote no dump (${files.join(', ')})`);
+    const mainTotals = totalsIn(join(work, main));
+    const allIr = files.reduce((sum, f) => sum + totalsIn(join(work, f)).Ir, 0);
+    let recorded = null;
+    if (variant.route) {
+      const { status, body } = await getText(`${server.url}/metrics`);
+      recorded = status === 200 && recordsRoute(body, variant.route);
+    }
+    return {
+      variant: variant.name,
+      framework: variant.framework,
+      kind: variant.bare ? 'bare' : variant.control ? 'control' : variant.ours ? 'ours' : variant.reference ? 'reference' : 'peer',
+      requests: counted.ok,
+      errors: warm.failed + counted.failed,
+      mainPerRequest: mainTotals.Ir / counted.ok,
+      icacheMissesPerRequest: cacheSim ? mainTotals.I1mr / counted.ok : null,
+      allPerRequest: allIr / counted.ok,
+      threads: files.length,
+      recorded,
+    };
+  } finally {
+    agent.destroy();
+    await server.stop();
+  }
+}
+
+log(
+  `${variants.length} variants under callgrind, ${parallel} at a time: ${warmup} requests of warm-up, then ${requests} counted, ${connections} connections`,
+);
+const started = Date.now();
+const results = [];
+for (let i = 0; i < variants.length; i += parallel) {
+  const batch = variants.slice(i, i + parallel);
+  for (const r of await Promise.all(batch.map(count))) {
+    const misses = r.icacheMissesPerRequest === null ? '' : `, ${Math.round(r.icacheMissesPerRequest)} instruction-cache misses`;
+    log(
+      `${r.variant.padEnd(26)} ${Math.round(r.mainPerRequest).toString().padStart(9)} instructions/request (main thread${misses}), ${Math.round(r.allPerRequest)} (all threads)`,
+    );
+    results.push(r);
+  }
+}
+const elapsed = (Date.now() - started) / 1000;
+
+const rows = results.map((r) => {
+  const bare = results.find((b) => b.kind === 'bare' && b.framework === r.framework);
+  const ratio = (key) => (bare && r[key] !== null ? r[key] / bare[key] : null);
+  return { ...r, mainRatio: ratio('mainPerRequest'), icacheRatio: ratio('icacheMissesPerRequest'), allRatio: ratio('allPerRequest') };
+});
+const f0 = (n) => (n === null ? '–' : Math.round(n).toLocaleString('en-US'));
+const f3 = (n) => (n === null ? '–' : n.toFixed(3));
+const label = (r) => (r.kind === 'control' ? `control (${r.variant.replace('-control', '-bare')})` : r.variant);
+const valgrind = execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim();
+const md = [
+  '# Instructions per request: GET /users/:id, bare framework vs. metrics libraries',
+  '',
+  `Every server in its own process under ${valgrind} (callgrind), warmed up with ${warmup} requests, then counted over ${requests} requests from ${connections} keep-alive connections. "main thread" runs the JavaScript; "all threads" adds V8's background threads (optimizing compiler, concurrent GC). "I-cache misses": misses of a simulated 32 KB L1 instruction cache on the main thread${cacheSim ? '' : ' (not simulated in this run)'}. "× bare" is the count over the bare framework's. Control rows are the bare app again, in another process.`,
+  `Node ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}); ${Math.round(elapsed)} s in all. ${new Date().toISOString()}.`,
+  '',
+  '| variant | framework | instructions/request, main thread | × bare | I-cache misses/request | × bare | instructions/request, all threads | × bare | requests counted | errors | recorded |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ...rows.map(
+    (r) =>
+      `| ${label(r)} | ${r.framework} | ${f0(r.mainPerRequest)} | ${f3(r.mainRatio)} | ${f0(r.icacheMissesPerRequest)} | ${f3(r.icacheRatio)} | ${f0(r.allPerRequest)} | ${f3(r.allRatio)} | ${r.requests} | ${r.errors} | ${r.recorded === null ? '–' : r.recorded ? 'yes' : 'NO'} |`,
+  ),
+  '',
+].join('\n');
+process.stdout.write(md);
+mkdirSync(args.out, { recursive: true });
+const base = join(args.out, 'instructions');
+writeFileSync(`${base}.md`, md);
+writeFileSync(
+  `${base}.json`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, valgrind, cacheSim, warmup, requests, connections, elapsed, rows }, null, 2)}\n`,
+);
+log(`written: ${base}.md, ${base}.json`);
