@@ -37,6 +37,8 @@ interface InstructionRow {
   errors: number;
   mainPerRequest: number;
   allPerRequest: number;
+  icacheMissesPerRequest: number | null;
+  dcacheMissesPerRequest: number | null;
   mainRatio: number | null;
   threads: number;
   recorded: boolean | null;
@@ -167,6 +169,9 @@ describe('bench', () => {
         // counted outside the requests.
         expect(r.mainPerRequest, r.variant).toBeGreaterThan(10_000);
         expect(r.allPerRequest, r.variant).toBeGreaterThanOrEqual(r.mainPerRequest);
+        // The simulated L1 caches miss: some of every request's code and data are not in them.
+        expect(r.icacheMissesPerRequest, r.variant).toBeGreaterThan(0);
+        expect(r.dcacheMissesPerRequest, r.variant).toBeGreaterThan(0);
         // Node runs helper threads (libuv's, V8's): one file per thread.
         expect(r.threads, r.variant).toBeGreaterThan(1);
       }

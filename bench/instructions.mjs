@@ -1,6 +1,6 @@
 // Instructions per request: the apps of run.mjs, each in its own server process under Valgrind's callgrind,
 // which counts every instruction the server executes in user space (JavaScript, V8, Node, libc; not the kernel)
-// and, with a simulated cache like this CPU's, its misses of the 32 KB L1 instruction cache. Req/s on this
+// and, with simulated caches like this CPU's, its misses of the L1 instruction and data caches. Req/s on this
 // shared machine swings with other tenants, clocks and caches, so a cost of 1-2% is below what even many rounds
 // of run.mjs resolve; these counts do not swing with any of that. They are not throughput (no kernel, no
 // stalls but the simulated ones), but they are the work each library adds to a request, told apart to a
@@ -107,7 +107,7 @@ async function count(variant) {
       '--tool=callgrind',
       '--instr-atstart=no',
       '--separate-threads=yes',
-      // Simulated caches as this CPU's L1 (32 KB instructions): misses of the instruction cache.
+      // Simulated L1 caches, sized as valgrind reads this CPU's (32 KB instructions, 48 KB data): their misses.
       `--cache-sim=${cacheSim ? 'yes' : 'no'}`,
       // V8 writes machine code at run time: Valgrind must see every change to it.
       '--smc-check=all-non-file',
@@ -141,6 +141,7 @@ async function count(variant) {
       errors: warm.failed + counted.failed,
       mainPerRequest: mainTotals.Ir / counted.ok,
       icacheMissesPerRequest: cacheSim ? mainTotals.I1mr / counted.ok : null,
+      dcacheMissesPerRequest: cacheSim ? (mainTotals.D1mr + mainTotals.D1mw) / counted.ok : null,
       allPerRequest: allIr / counted.ok,
       threads: files.length,
       recorded,
@@ -171,7 +172,13 @@ const elapsed = (Date.now() - started) / 1000;
 const rows = results.map((r) => {
   const bare = results.find((b) => b.kind === 'bare' && b.framework === r.framework);
   const ratio = (key) => (bare && r[key] !== null ? r[key] / bare[key] : null);
-  return { ...r, mainRatio: ratio('mainPerRequest'), icacheRatio: ratio('icacheMissesPerRequest'), allRatio: ratio('allPerRequest') };
+  return {
+    ...r,
+    mainRatio: ratio('mainPerRequest'),
+    icacheRatio: ratio('icacheMissesPerRequest'),
+    dcacheRatio: ratio('dcacheMissesPerRequest'),
+    allRatio: ratio('allPerRequest'),
+  };
 });
 const f0 = (n) => (n === null ? '–' : Math.round(n).toLocaleString('en-US'));
 const f3 = (n) => (n === null ? '–' : n.toFixed(3));
@@ -180,14 +187,14 @@ const valgrind = execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).t
 const md = [
   '# Instructions per request: GET /users/:id, bare framework vs. metrics libraries',
   '',
-  `Every server in its own process under ${valgrind} (callgrind), warmed up with ${warmup} requests, then counted over ${requests} requests from ${connections} keep-alive connections. "main thread" runs the JavaScript; "all threads" adds V8's background threads (optimizing compiler, concurrent GC). "I-cache misses": misses of a simulated 32 KB L1 instruction cache on the main thread${cacheSim ? '' : ' (not simulated in this run)'}. "× bare" is the count over the bare framework's. Control rows are the bare app again, in another process.`,
+  `Every server in its own process under ${valgrind} (callgrind), warmed up with ${warmup} requests, then counted over ${requests} requests from ${connections} keep-alive connections. "main thread" runs the JavaScript; "all threads" adds V8's background threads (optimizing compiler, concurrent GC). "I-cache misses": misses of a simulated 32 KB L1 instruction cache on the main thread, "D-cache misses" of its 48 KB L1 data cache (reads and writes)${cacheSim ? '' : ' (neither simulated in this run)'}. "× bare" is the count over the bare framework's. Control rows are the bare app again, in another process.`,
   `Node ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}); ${Math.round(elapsed)} s in all. ${new Date().toISOString()}.`,
   '',
-  '| variant | framework | instructions/request, main thread | × bare | I-cache misses/request | × bare | instructions/request, all threads | × bare | requests counted | errors | recorded |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  '| variant | framework | instructions/request, main thread | × bare | I-cache misses/request | × bare | D-cache misses/request | × bare | instructions/request, all threads | × bare | requests counted | errors | recorded |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ...rows.map(
     (r) =>
-      `| ${label(r)} | ${r.framework} | ${f0(r.mainPerRequest)} | ${f3(r.mainRatio)} | ${f0(r.icacheMissesPerRequest)} | ${f3(r.icacheRatio)} | ${f0(r.allPerRequest)} | ${f3(r.allRatio)} | ${r.requests} | ${r.errors} | ${r.recorded === null ? '–' : r.recorded ? 'yes' : 'NO'} |`,
+      `| ${label(r)} | ${r.framework} | ${f0(r.mainPerRequest)} | ${f3(r.mainRatio)} | ${f0(r.icacheMissesPerRequest)} | ${f3(r.icacheRatio)} | ${f0(r.dcacheMissesPerRequest)} | ${f3(r.dcacheRatio)} | ${f0(r.allPerRequest)} | ${f3(r.allRatio)} | ${r.requests} | ${r.errors} | ${r.recorded === null ? '–' : r.recorded ? 'yes' : 'NO'} |`,
   ),
   '',
 ].join('\n');
