@@ -1,24 +1,23 @@
 // What a property read of Express's `req` costs. Express 5 gives every request the app's request prototype
 // (`Object.setPrototypeOf(req, app.request)`) and its router then adds properties: made that way, two requests
 // never share an object shape (map; the prototype step alone keeps them sharing one, the properties added after
-// it split them), so V8's property caches, which are keyed by shape, miss on every new request. This times the same reads on Node request objects made with and without the prototype step, as
-// plain reads and through `Reflect.get` (which looks the property up without the caches: how prom-http reads
-// Express's requests and responses once they are done).
+// it split them), so V8's property caches, which are keyed by shape, miss on every new request. This times the
+// same reads on Node request objects made with and without the prototype step, as plain reads and through
+// `Reflect.get` (which looks the property up without the caches: how prom-http reads Express's requests and
+// responses once they are done).
 //
 //   node bench/express-shapes.mjs [--objects 20000] [--rounds 5]
 //   node --allow-natives-syntax bench/express-shapes.mjs   (also says whether two such requests share a shape)
 import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
+import { positiveInt } from './lib/args.mjs';
 
 const { values: args } = parseArgs({
   options: { objects: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '5' } },
 });
-const count = Number(args.objects);
-const rounds = Number(args.rounds);
-for (const [name, n] of Object.entries({ objects: count, rounds })) {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-}
+const count = positiveInt(args, 'objects');
+const rounds = positiveInt(args, 'rounds');
 
 // What Express 5 does to a request: app.handle sets the app's request prototype (one with a data property,
 // `app`), then the router adds its own properties (`baseUrl`, `originalUrl`, `params`).

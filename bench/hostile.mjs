@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { positiveInt } from './lib/args.mjs';
 import { labelValues, seriesPerName } from './lib/exposition.mjs';
 import { getJson, getText, startApp } from './lib/server.mjs';
 
@@ -38,16 +39,9 @@ const VARIANTS = [
   { name: 'fastify-promster', counter: 'http_requests_total', label: 'path' },
 ];
 
-const requests = Number(args.requests);
-const peerRequests = Math.min(Number(args['peer-requests']), requests);
-const connections = Number(args.connections);
-for (const [name, n] of [
-  ['requests', requests],
-  ['peer-requests', peerRequests],
-  ['connections', connections],
-]) {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-}
+const requests = positiveInt(args, 'requests');
+const peerRequests = Math.min(positiveInt(args, 'peer-requests'), requests);
+const connections = positiveInt(args, 'connections');
 const only = args.only ? new Set(args.only.split(',').map((s) => s.trim())) : null;
 for (const name of only ?? []) if (!VARIANTS.some((v) => v.name === name)) throw new Error(`unknown variant ${name}`);
 const variants = VARIANTS.filter((v) => (only ? only.has(v.name) : v.bare || v.ours || args.peers));

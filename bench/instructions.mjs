@@ -23,9 +23,10 @@ import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { positiveInt } from './lib/args.mjs';
 import { recordsRoute } from './lib/exposition.mjs';
 import { getText, startApp } from './lib/server.mjs';
-import { select } from './lib/variants.mjs';
+import { kindOf, rowLabel, select } from './lib/variants.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,20 +41,16 @@ const { values: args } = parseArgs({
   },
 });
 
-function positiveInt(name) {
-  const n = Number(args[name]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${args[name]}`);
-  return n;
-}
-const warmup = args.smoke ? 300 : positiveInt('warmup');
-const requests = args.smoke ? 200 : positiveInt('requests');
-const connections = positiveInt('connections');
-const parallel = positiveInt('parallel');
+const warmup = args.smoke ? 300 : positiveInt(args, 'warmup');
+const requests = args.smoke ? 200 : positiveInt(args, 'requests');
+const connections = positiveInt(args, 'connections');
+const parallel = positiveInt(args, 'parallel');
 if (!['yes', 'no'].includes(args['cache-sim'])) throw new Error(`--cache-sim must be yes or no, not ${args['cache-sim']}`);
 const cacheSim = args['cache-sim'] === 'yes';
 const variants = select(args.only);
+let valgrind;
 try {
-  execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+  valgrind = execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim();
 } catch {
   throw new Error('valgrind is not installed (Debian: apt-get install valgrind)');
 }
@@ -136,7 +133,8 @@ async function count(variant) {
     return {
       variant: variant.name,
       framework: variant.framework,
-      kind: variant.bare ? 'bare' : variant.control ? 'control' : variant.ours ? 'ours' : variant.reference ? 'reference' : 'peer',
+      app: variant.app,
+      kind: kindOf(variant),
       requests: counted.ok,
       errors: warm.failed + counted.failed,
       mainPerRequest: mainTotals.Ir / counted.ok,
@@ -182,8 +180,6 @@ const rows = results.map((r) => {
 });
 const f0 = (n) => (n === null ? '–' : Math.round(n).toLocaleString('en-US'));
 const f3 = (n) => (n === null ? '–' : n.toFixed(3));
-const label = (r) => (r.kind === 'control' ? `control (${r.variant.replace('-control', '-bare')})` : r.variant);
-const valgrind = execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim();
 const md = [
   '# Instructions per request: GET /users/:id, bare framework vs. metrics libraries',
   '',
@@ -194,7 +190,7 @@ const md = [
   '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ...rows.map(
     (r) =>
-      `| ${label(r)} | ${r.framework} | ${f0(r.mainPerRequest)} | ${f3(r.mainRatio)} | ${f0(r.icacheMissesPerRequest)} | ${f3(r.icacheRatio)} | ${f0(r.dcacheMissesPerRequest)} | ${f3(r.dcacheRatio)} | ${f0(r.allPerRequest)} | ${f3(r.allRatio)} | ${r.requests} | ${r.errors} | ${r.recorded === null ? '–' : r.recorded ? 'yes' : 'NO'} |`,
+      `| ${rowLabel(r)} | ${r.framework} | ${f0(r.mainPerRequest)} | ${f3(r.mainRatio)} | ${f0(r.icacheMissesPerRequest)} | ${f3(r.icacheRatio)} | ${f0(r.dcacheMissesPerRequest)} | ${f3(r.dcacheRatio)} | ${f0(r.allPerRequest)} | ${f3(r.allRatio)} | ${r.requests} | ${r.errors} | ${r.recorded === null ? '–' : r.recorded ? 'yes' : 'NO'} |`,
   ),
   '',
 ].join('\n');

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { positiveInt } from './lib/args.mjs';
 import { defaultTool, load } from './lib/load.mjs';
 import { startApp } from './lib/server.mjs';
 
@@ -20,12 +21,9 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: new URL('./results', import.meta.url).pathname },
   },
 });
-const runs = Number(args.runs);
-const duration = Number(args.duration);
-const connections = Number(args.connections);
-for (const [name, n] of Object.entries({ runs, duration, connections })) {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-}
+const runs = positiveInt(args, 'runs');
+const duration = positiveInt(args, 'duration');
+const connections = positiveInt(args, 'connections');
 const tool = defaultTool();
 const apps = args.only.split(',').map((s) => s.trim());
 // The app exits cleanly on SIGTERM, which is when --cpu-prof writes the profile.

@@ -10,15 +10,13 @@ import { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { PromHttp } from '@prom-http/core';
 import { Registry } from 'prom-client';
+import { positiveInt } from './lib/args.mjs';
 
 const { values: args } = parseArgs({
   options: { requests: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } },
 });
-const requests = Number(args.requests);
-const rounds = Number(args.rounds);
-for (const [name, n] of Object.entries({ requests, rounds })) {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-}
+const requests = positiveInt(args, 'requests');
+const rounds = positiveInt(args, 'rounds');
 
 // What Node's HTTP/1 server publishes when a response has finished.
 const finished = channel('http.server.response.finish');

@@ -29,10 +29,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { nonNegativeInt, positiveInt } from './lib/args.mjs';
 import { recordsRoute } from './lib/exposition.mjs';
 import { defaultTool, load } from './lib/load.mjs';
 import { cpuPlan, cpuSeconds, getJson, getText, startApp } from './lib/server.mjs';
-import { select } from './lib/variants.mjs';
+import { kindOf, rowLabel, select } from './lib/variants.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -52,12 +53,12 @@ const { values: args } = parseArgs({
 });
 
 const smoke = args.smoke;
-const rounds = smoke ? 1 : positiveInt('rounds');
-const duration = smoke ? 1 : positiveInt('duration');
-const warmup = smoke ? 0 : nonNegativeInt('warmup');
-const settle = smoke ? 0 : nonNegativeInt('settle');
-const restartEvery = positiveInt('restart-every');
-const connections = positiveInt('connections');
+const rounds = smoke ? 1 : positiveInt(args, 'rounds');
+const duration = smoke ? 1 : positiveInt(args, 'duration');
+const warmup = smoke ? 0 : nonNegativeInt(args, 'warmup');
+const settle = smoke ? 0 : nonNegativeInt(args, 'settle');
+const restartEvery = positiveInt(args, 'restart-every');
+const connections = positiveInt(args, 'connections');
 const tool = args.tool ?? defaultTool();
 if (tool !== 'wrk' && tool !== 'autocannon') throw new Error(`--tool must be wrk or autocannon, not ${tool}`);
 const variants = select(args.only);
@@ -66,17 +67,6 @@ const cpus = cpuPlan(args.pin);
 if (!['both', 'interleaved', 'paired'].includes(args.mode)) throw new Error(`--mode must be both, interleaved or paired, not ${args.mode}`);
 const interleaved = args.mode !== 'paired';
 const paired = args.mode !== 'interleaved';
-
-function positiveInt(name) {
-  const n = Number(args[name]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${args[name]}`);
-  return n;
-}
-function nonNegativeInt(name) {
-  const n = Number(args[name]);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, not ${args[name]}`);
-  return n;
-}
 
 const log = (s) => process.stderr.write(`${s}\n`);
 const url = (server) => `${server.url}/users/42`;
@@ -265,7 +255,7 @@ const rows = variants.map((v) => {
     variant: v.name,
     app: v.app,
     framework: v.framework,
-    kind: v.bare ? 'bare' : v.control ? 'control' : v.reference ? 'reference' : v.ours ? 'prom-http' : 'peer',
+    kind: kindOf(v),
     interleaved: interleaved
       ? {
           rps: spread(rps),
@@ -290,7 +280,6 @@ const rows = variants.map((v) => {
 const f0 = (n) => n.toFixed(0);
 const f2 = (n) => n.toFixed(2);
 const f3 = (n) => n.toFixed(3);
-const label = (r) => (r.kind === 'control' ? `control (${r.app})` : r.variant);
 const md = [
   `# Throughput: GET /users/:id, bare framework vs. metrics libraries`,
   '',
@@ -310,7 +299,7 @@ if (paired) {
       .filter((r) => r.paired && r.kind !== 'bare')
       .map((r) => {
         const p = r.paired;
-        return `| ${label(r)} | ${r.framework} | ${f3(p.ratio.median)} | ${f3(p.ratio.min)} | ${f3(p.ratio.max)} | ${f0(p.rps)} | ${f0(p.bareRps)} | ${f2(p.p99ms)} | ${p.cpuRatio === null ? '–' : f3(p.cpuRatio)} | ${p.busy === null ? '–' : f2(p.busy)} | ${r.recorded === null ? '–' : r.recorded ? 'yes' : 'NO'} |`;
+        return `| ${rowLabel(r)} | ${r.framework} | ${f3(p.ratio.median)} | ${f3(p.ratio.min)} | ${f3(p.ratio.max)} | ${f0(p.rps)} | ${f0(p.bareRps)} | ${f2(p.p99ms)} | ${p.cpuRatio === null ? '–' : f3(p.cpuRatio)} | ${p.busy === null ? '–' : f2(p.busy)} | ${r.recorded === null ? '–' : r.recorded ? 'yes' : 'NO'} |`;
       }),
     '',
   );
@@ -325,7 +314,7 @@ if (interleaved) {
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows.map((r) => {
       const i = r.interleaved;
-      return `| ${label(r)} | ${r.framework} | ${f0(i.rps.median)} | ${f0(i.rps.min)} | ${f0(i.rps.max)} | ${f2(i.p99ms)} | ${f3(i.ratio)} | ${f3(i.roundRatio.median)} | ${f3(i.roundRatio.min)} | ${f3(i.roundRatio.max)} | ${i.cpuUs === null ? '–' : f0(i.cpuUs)} | ${i.cpuRatio === null ? '–' : f3(i.cpuRatio)} | ${r.rssMB.toFixed(1)} | ${r.errors} | ${r.recorded === null ? '–' : r.recorded ? 'yes' : 'NO'} |`;
+      return `| ${rowLabel(r)} | ${r.framework} | ${f0(i.rps.median)} | ${f0(i.rps.min)} | ${f0(i.rps.max)} | ${f2(i.p99ms)} | ${f3(i.ratio)} | ${f3(i.roundRatio.median)} | ${f3(i.roundRatio.min)} | ${f3(i.roundRatio.max)} | ${i.cpuUs === null ? '–' : f0(i.cpuUs)} | ${i.cpuRatio === null ? '–' : f3(i.cpuRatio)} | ${r.rssMB.toFixed(1)} | ${r.errors} | ${r.recorded === null ? '–' : r.recorded ? 'yes' : 'NO'} |`;
     }),
     '',
   );

@@ -38,6 +38,19 @@ export const VARIANTS = [
   floorRow('fastify', 'fastify-prom-client'),
 ];
 
+/** What a variant is in the result tables: `bare`, `prom-http`, `peer`, `reference` or `control`. */
+export function kindOf(variant) {
+  if (variant.bare) return 'bare';
+  if (variant.control) return 'control';
+  if (variant.reference) return 'reference';
+  return variant.ours ? 'prom-http' : 'peer';
+}
+
+/** A result row's name in a table: a control row names the app it runs again. */
+export function rowLabel(row) {
+  return row.kind === 'control' ? `control (${row.app})` : row.variant;
+}
+
 /** The variants named (comma-separated), plus the bare framework of each, which every ratio needs. */
 export function select(only) {
   if (!only) return VARIANTS.filter((v) => !v.optIn);
