@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -36,6 +36,18 @@ describe('packaging', () => {
        console.log(JSON.stringify([typeof fastifyMetrics, body.includes('exporter_info{version="0.1.0"} 1')]));`,
     ]);
     expect(JSON.parse(out)).toEqual(['function', true]);
+  });
+
+  it.runIf(built)('the bundles are plain ASCII, so V8 keeps their source at one byte a character', () => {
+    // One character past Latin-1 (an arrow in a comment) and V8 holds the whole module source as UTF-16 on the
+    // heap of every app that loads it: twice the size (core: 144 KB instead of 72 KB, in a heap snapshot).
+    for (const p of ['core', 'express', 'fastify']) {
+      for (const f of ['index.js', 'index.cjs']) {
+        const source = readFileSync(new URL(`../packages/${p}/dist/${f}`, import.meta.url), 'utf8');
+        const wide = [...source].findIndex((c) => c.charCodeAt(0) > 0x7f);
+        expect(wide === -1 ? '' : `${p}/dist/${f}: ${JSON.stringify(source.slice(wide - 30, wide + 10))}`).toBe('');
+      }
+    }
   });
 
   it.runIf(built)('ships type declarations for both module systems', () => {

@@ -33,7 +33,7 @@ const REPORT_REQUEST = 'prom-http:report-request';
 const REPORT = 'prom-http:report';
 const SUM = 'prom-http:sum';
 
-/** Numbers JSON cannot carry (NaN, ±Infinity) cross the IPC channel as their `String()`; `Number()` reads them back. */
+/** Numbers JSON cannot carry (NaN, +/-Infinity) cross the IPC channel as their `String()`; `Number()` reads them back. */
 type WireNumber = number | string;
 export interface WireFamily extends Omit<FamilyData, 'values'> {
   values: Array<{ value: WireNumber; labels: Record<string, string | number>; metricName?: string }>;
@@ -79,7 +79,7 @@ export function fromWire(families: WireFamily[] | undefined): Family[] {
   return out;
 }
 
-// ─── collection (workers and the primary) ─────────────────────────────────────────────────────────
+// --- collection (workers and the primary) ---------------------------------------------------------
 
 interface CollectableMetric {
   name: string;
@@ -123,7 +123,7 @@ async function collectFamily(
   return { name: data.name, help: data.help, type: data.type, aggregator: data.aggregator ?? 'sum', values };
 }
 
-// ─── aggregation ──────────────────────────────────────────────────────────────────────────────────
+// --- aggregation ----------------------------------------------------------------------------------
 
 /**
  * Adds `x` to the exact sum held in `partials`: non-overlapping floats whose exact sum is everything added
@@ -300,7 +300,7 @@ function wantedNames(names: readonly string[] | undefined): string[] | null {
   return names !== undefined && names.length > 0 ? [...names] : null;
 }
 
-// ─── worker side ──────────────────────────────────────────────────────────────────────────────────
+// --- worker side ----------------------------------------------------------------------------------
 
 /** How long a worker waits beyond the primary's timeout before it gives up on the primary. */
 const WORKER_GRACE = 1000;
@@ -425,7 +425,7 @@ export function clusterRenderer(registry: Registry): (options: GenerateOptions) 
   };
 }
 
-// ─── primary side ─────────────────────────────────────────────────────────────────────────────────
+// --- primary side ---------------------------------------------------------------------------------
 
 interface WorkerState {
   /** The worker's families as last reported, by name. */

@@ -43,7 +43,7 @@ const processMetricsCollected = new WeakSet<Registry>();
 
 /**
  * The framework-free engine behind both adapters: resolved options, the default metrics, the request
- * lifecycle (start → finish), custom metric wrappers and the exposition.
+ * lifecycle (start -> finish), custom metric wrappers and the exposition.
  */
 export class PromHttp<Req, Res> {
   readonly options: ResolvedOptions<Req, Res>;
@@ -126,7 +126,7 @@ export class PromHttp<Req, Res> {
     this.renderer = renderer;
   }
 
-  // ─── request lifecycle ───────────────────────────────────────────────────────────────────────────
+  // --- request lifecycle ---------------------------------------------------------------------------
 
   /**
    * Starts recording the request that `raw` (the Node response) answers, once per engine: returns the record
@@ -255,7 +255,7 @@ export class PromHttp<Req, Res> {
     );
   };
 
-  // ─── custom metrics ──────────────────────────────────────────────────────────────────────────────
+  // --- custom metrics ------------------------------------------------------------------------------
 
   /** Creates (or reuses) the metric behind a decorator-style wrapper. */
   custom(kind: CustomKind, name: string, help: string, options?: CustomMetricOptions<Req, Res>): CustomMetric<Req, Res> {
@@ -291,7 +291,7 @@ export class PromHttp<Req, Res> {
     }
   }
 
-  // ─── exposition ──────────────────────────────────────────────────────────────────────────────────
+  // --- exposition ----------------------------------------------------------------------------------
 
   /** The exposition of the registry (or of the whole cluster with `cluster: true`). */
   async generateMetrics(options: GenerateOptions = {}): Promise<Exposition> {

@@ -109,7 +109,7 @@ export function valueString(value: number): string {
   return `${value}`;
 }
 
-/** `name="value",…` in insertion order. */
+/** `name="value",...` in insertion order. */
 export function labelText(labels: Record<string, string | number>, exclude?: Record<string, unknown>): string {
   let out = '';
   for (const name in labels) {

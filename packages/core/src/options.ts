@@ -95,7 +95,7 @@ export function splitLabels<Req, Res>(
   const dynamicLabels: Array<readonly [string, LabelFunction<Req, Res>]> = [];
   if (labels === undefined) return { staticLabels, dynamicLabels };
   if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
-    fail(option, `must be an object of label name → value or (req, res) => value, got ${describe(labels)}`);
+    fail(option, `must be an object of label name -> value or (req, res) => value, got ${describe(labels)}`);
   }
   for (const [name, value] of Object.entries(labels)) {
     assertLabelName(option, name);

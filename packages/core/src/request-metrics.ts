@@ -58,7 +58,7 @@ type StatusMap = Map<number | string, Series>;
 /** The series of the request families, bounded by `seriesLimit` distinct route values. */
 export class SeriesStore {
   readonly series: Series[] = [];
-  /** route → method → status (or status + dynamic labels) → series. */
+  /** route -> method -> status (or status + dynamic labels) -> series. */
   private readonly routes = new Map<string, Map<string, StatusMap>>();
   readonly summary: Summary<string> | null;
   constructor(

@@ -39,7 +39,7 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
    */
   exportDefaults?: boolean;
   /**
-   * Prefix of the default metric names, joined with `_` (`'express'` → `express_http_request_total`).
+   * Prefix of the default metric names, joined with `_` (`'express'` -> `express_http_request_total`).
    * @defaultValue `''`
    */
   prefix?: string;
@@ -82,7 +82,7 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
    */
   registry?: Registry;
   /**
-   * Collect prom-client's process and Node.js metrics (`process_cpu_seconds_total`, …) into `registry`.
+   * Collect prom-client's process and Node.js metrics (`process_cpu_seconds_total`, ...) into `registry`.
    * @defaultValue `true`
    */
   collectDefaultMetrics?: boolean;
@@ -106,7 +106,7 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
 
 /** Options of a custom metric wrapper; the prom-client settings of the metric type pass through. */
 export interface CustomMetricOptions<Req = unknown, Res = unknown> {
-  /** Label name → static value or `(req, res) => value`. @defaultValue `{}` */
+  /** Label name -> static value or `(req, res) => value`. @defaultValue `{}` */
   labels?: Record<string, LabelSource<Req, Res>>;
   /**
    * With no labels or only static ones, export the series at 0 from creation.
@@ -149,7 +149,7 @@ export interface HttpServerOptions {
   endpoint?: string;
 }
 
-// ─── multi-process and batch jobs ──────────────────────────────────────────────────────────────────
+// --- multi-process and batch jobs ------------------------------------------------------------------
 
 /** Options of `setupClusterPrimary`. */
 export interface ClusterPrimaryOptions {
@@ -207,7 +207,7 @@ export interface DeleteFromGatewayOptions {
    */
   timeout?: number;
   /**
-   * Extra request headers, e.g. `{ authorization: 'Basic …' }` for a gateway behind authentication.
+   * Extra request headers, e.g. `{ authorization: 'Basic ...' }` for a gateway behind authentication.
    * @defaultValue `{}`
    */
   headers?: Record<string, string>;

@@ -39,7 +39,7 @@ interface Entry {
   readonly template: string;
   /** Set only when the route is reachable through chains with different templates. */
   readonly chains: readonly Chain[] | undefined;
-  /** req.method → final handler name ('' when anonymous). */
+  /** req.method -> final handler name ('' when anonymous). */
   readonly names: Map<string, string>;
   next: Entry | undefined;
 }
@@ -275,7 +275,7 @@ function express5Consume(matcher: Express5Matcher): Consume {
 /*
  * Express 4 (path-to-regexp 0.1.x) keeps only the compiled RegExp and its keys. A string mount path
  * compiles deterministically to `^` + body + `\/?(?=\/|$)`, the body being the path with `/` and `.`
- * escaped, `*` as `(.*)` and each `:name` as a `(?:…)` group whose name is in `keys`; an array of
+ * escaped, `*` as `(.*)` and each `:name` as a `(?:...)` group whose name is in `keys`; an array of
  * paths is those sources joined by `|`. That is reversed here, once per layer per walk. Anything
  * else (a RegExp mount) renders as the RegExp.
  */

@@ -24,7 +24,7 @@ export interface ExpressMetrics extends RequestHandler {
   readonly registry: Registry;
   /** A counter: +1 once the response has finished. */
   counter(name: string, help: string, options?: ExpressCustomMetricOptions): MetricWrapper;
-  /** A gauge: +1 on entry, −1 at the finish (labels evaluated on entry). */
+  /** A gauge: +1 on entry, -1 at the finish (labels evaluated on entry). */
   gauge(name: string, help: string, options?: ExpressCustomMetricOptions): MetricWrapper;
   /** A summary of the seconds from entering the wrapper to the response finish. */
   summary(name: string, help: string, options?: ExpressCustomMetricOptions): MetricWrapper;

@@ -26,7 +26,7 @@ export interface FastifyMetrics {
   readonly registry: Registry;
   /** A counter: +1 once the response has finished. */
   counter(name: string, help: string, options?: FastifyCustomMetricOptions): MetricWrapper;
-  /** A gauge: +1 on entry, −1 at the finish (labels evaluated on entry). */
+  /** A gauge: +1 on entry, -1 at the finish (labels evaluated on entry). */
   gauge(name: string, help: string, options?: FastifyCustomMetricOptions): MetricWrapper;
   /** A summary of the seconds from entering the wrapper to the response finish. */
   summary(name: string, help: string, options?: FastifyCustomMetricOptions): MetricWrapper;
