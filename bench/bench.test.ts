@@ -1,12 +1,13 @@
 // The benchmark harness in CI: smoke runs of the throughput comparison (both designs, then paired alone), of the
-// request-path and Express-shape timings, a short hostile run that holds prom-http to bounded series, and a short
-// instruction count under valgrind. They run the built packages (packages/*/dist) in separate processes.
+// request-path and Express-shape timings, a short hostile run that holds prom-http to bounded series, a short
+// instruction count under valgrind and a short count of garbage collections. They run the built packages (packages/*/dist) in separate processes.
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseTraceLine, sumCollections } from './lib/gc-trace.mjs';
 import { VARIANTS } from './lib/variants.mjs';
 
 const run = promisify(execFile);
@@ -45,6 +46,19 @@ interface InstructionRow {
   recorded: boolean | null;
 }
 
+interface GcRow {
+  variant: string;
+  kind: string;
+  rounds: number;
+  errors: number;
+  rps: number;
+  cpuUs: number | null;
+  scavengesPerK: number;
+  scavengeUs: number;
+  promotedKB: number;
+  gcShare: number | null;
+}
+
 let hasValgrind = true;
 try {
   execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
@@ -73,45 +87,29 @@ describe('bench', () => {
     }
   }, 120_000);
 
-  it('smoke, paired design alone: each pair is two fresh processes, and the library (and each floor) still records the load', async () => {
+  it('smoke, paired design alone: each pair is two fresh processes, and the library (and each reference row) still records the load', async () => {
     const dir = join(out, 'paired');
-    const floors = [
-      'express-floor',
-      'express-prom-client-loaded',
-      'express-prom-client',
-      'fastify-floor',
-      'fastify-prom-client-loaded',
-      'fastify-gc-observer',
-      'fastify-event-loop-delay',
-      'fastify-prom-client',
-    ];
-    const only = ['fastify-prom-http', 'fastify-control', ...floors].join(',');
-    await run(process.execPath, [here('./run.mjs'), '--smoke', '--mode', 'paired', '--only', only, '--out', dir], { timeout: 90_000 });
+    // Every opt-in reference row (floors, prom-client's parts, the minimal recorder, the bigger heap).
+    const references = VARIANTS.filter((v) => v.optIn).map((v) => v.name);
+    expect(references).toContain('express-minimal');
+    const named = new Set(['fastify-prom-http', 'fastify-control', ...references]);
+    await run(process.execPath, [here('./run.mjs'), '--smoke', '--mode', 'paired', '--only', [...named].join(','), '--out', dir], {
+      timeout: 180_000,
+    });
     const { rows } = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as { rows: Row[] };
-    // In the order of VARIANTS, each framework's bare app first.
-    expect(rows.map((r) => r.variant)).toEqual([
-      'express-bare',
-      'express-floor',
-      'express-prom-client-loaded',
-      'express-prom-client',
-      'fastify-bare',
-      'fastify-prom-http',
-      'fastify-control',
-      'fastify-floor',
-      'fastify-prom-client-loaded',
-      'fastify-gc-observer',
-      'fastify-event-loop-delay',
-      'fastify-prom-client',
-    ]);
+    // In the order of VARIANTS, with each framework's bare app, which every ratio needs.
+    const expected = VARIANTS.filter((v) => v.bare || named.has(v.name));
+    expect(rows.map((r) => r.variant)).toEqual(expected.map((v) => v.name));
     for (const row of rows) {
       expect(row.interleaved, row.variant).toBeNull();
       expect(row.paired?.ratio.median, row.variant).toBeGreaterThan(0);
       expect(row.errors, row.variant).toBe(0);
     }
-    for (const name of ['fastify-prom-http', ...floors]) {
-      expect(rows.find((r) => r.variant === name)?.recorded, name).toBe(true);
+    // Each row that counts GET /users/:id showed it in its /metrics; the others have nothing to show.
+    for (const v of expected.filter((e) => !e.bare)) {
+      expect(rows.find((r) => r.variant === v.name)?.recorded, v.name).toBe(v.route ? true : null);
     }
-  }, 90_000);
+  }, 180_000);
 
   it("request path: prom-http's start and finish alone record every request of the loop", async () => {
     const { stdout } = await run(process.execPath, [here('./request-path.mjs'), '--requests', '2000', '--rounds', '2'], {
@@ -185,4 +183,46 @@ describe('bench', () => {
     },
     240_000,
   );
+
+  it("gc: reads V8's --trace-gc-nvp lines, scavenges apart from mark-compacts", () => {
+    // Lines as Node 20 prints them (cut short: the parser reads pause, gc and promoted wherever they are).
+    const scavenge =
+      '[3776:0x382c7c60]       88 ms: pause=2.6 mutator=80.1 gc=s reduce_memory=0 scavenge=2.04 scavenge.roots=0.13 allocated=4998424 promoted=144128 new_space_survived=398760';
+    const markCompact =
+      '[3776:0x382c7c60]      560 ms: pause=5.5 mutator=22.3 gc=mc reduce_memory=0 heap.prologue=0.00 mark=0.3 total_size_before=15354280 promoted=22952';
+    expect(parseTraceLine(scavenge)).toEqual({ kind: 's', pause: 2.6, promoted: 144128 });
+    expect(parseTraceLine(markCompact)).toEqual({ kind: 'mc', pause: 5.5, promoted: 22952 });
+    expect(parseTraceLine('[3776:0x382c7c60] Memory allocator,       used:   4096 KB')).toBeNull();
+    const events = [scavenge, markCompact, scavenge].map((l) => parseTraceLine(l));
+    // Bytes promoted by a mark-compact are not a scavenge's promotion: only scavenges' are summed.
+    expect(sumCollections(events)).toEqual({
+      scavenges: 2,
+      scavengeMs: 5.2,
+      markCompacts: 1,
+      markCompactMs: 5.5,
+      promotedBytes: 288256,
+    });
+  });
+
+  it('gc: smoke run counts the collections of every server over its window', async () => {
+    const dir = join(out, 'gc');
+    await run(process.execPath, [here('./gc.mjs'), '--smoke', '--only', 'express-prom-http', '--out', dir], { timeout: 60_000 });
+    const rows = JSON.parse(readFileSync(join(dir, 'gc.json'), 'utf8')) as GcRow[];
+    expect(rows.map((r) => [r.variant, r.kind])).toEqual([
+      ['express-bare', 'bare'],
+      ['express-prom-http', 'prom-http'],
+    ]);
+    for (const r of rows) {
+      expect(r.rounds, r.variant).toBe(1);
+      expect(r.errors, r.variant).toBe(0);
+      expect(r.rps, r.variant).toBeGreaterThan(0);
+      // A second of Express under load allocates hundreds of megabytes: it scavenges, and some survives.
+      expect(r.scavengesPerK, r.variant).toBeGreaterThan(0);
+      expect(r.scavengeUs, r.variant).toBeGreaterThan(0);
+      expect(r.promotedKB, r.variant).toBeGreaterThan(0);
+      expect(r.gcShare, r.variant).toBeGreaterThan(0);
+      expect(r.gcShare, r.variant).toBeLessThan(1);
+    }
+    expect(readFileSync(join(dir, 'gc.md'), 'utf8')).toContain('| express-prom-http |');
+  }, 60_000);
 });

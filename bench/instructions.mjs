@@ -8,6 +8,8 @@
 //
 //   node bench/instructions.mjs [--warmup 50000] [--requests 10000] [--connections 8] [--parallel 2] [--only a,b]
 //                               [--cache-sim yes|no] [--smoke] [--out bench/results]   (writes instructions.md and .json there)
+//                               [--keep DIR]   (keeps callgrind's dumps there, one per variant and thread, with
+//                                               the JIT's symbol maps: `callgrind_annotate DIR/<variant>.out.1-01`)
 //
 // Each server is warmed up with --warmup requests (not counted: V8 compiles the hot code then), then callgrind
 // counts while --requests more are served, from a client in this process (keep-alive, --connections at once;
@@ -18,7 +20,7 @@
 // The control rows (the bare app again, another process) show how far two counts of one app differ.
 // Needs valgrind (Debian: apt-get install valgrind).
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +40,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string', default: new URL('./results', import.meta.url).pathname },
+    keep: { type: 'string' },
   },
 });
 
@@ -57,8 +60,9 @@ try {
 
 const log = (s) => process.stderr.write(`${s}\n`);
 const control = promisify(execFile);
-const work = mkdtempSync(join(os.tmpdir(), 'prom-http-instructions-'));
-process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+const work = args.keep ?? mkdtempSync(join(os.tmpdir(), 'prom-http-instructions-'));
+if (args.keep) mkdirSync(work, { recursive: true });
+else process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
 /** `count` GET /users/42 from `connections` keep-alive connections, each waiting for its answer; the statuses. */
 async function send(port, agent, count) {
@@ -99,6 +103,8 @@ async function count(variant) {
   const prefix = join(work, variant.name);
   const server = await startApp(variant.app, {
     timeoutMs: 300_000,
+    // With --keep, V8 writes where its machine code lives (/tmp/perf-<pid>.map), to name JIT code in the dumps.
+    execArgv: args.keep ? ['--perf-basic-prof', `--logfile=${prefix}.v8.log`] : [],
     launcher: [
       'valgrind',
       '--tool=callgrind',
@@ -121,6 +127,7 @@ async function count(variant) {
     await control('callgrind_control', ['--dump', pid]);
     // The dump of the counted part: one file per thread, `<prefix>.out.1-<thread>`; thread 01 runs JavaScript.
     const files = readdirSync(work).filter((f) => f.startsWith(`${variant.name}.out.1-`));
+    if (args.keep) copyFileSync(`/tmp/perf-${pid}.map`, `${prefix}.perf.map`);
     const main = files.find((f) => f.endsWith('-01'));
     if (main === undefined) throw new Error(`${variant.name}: callgrind wrote no dump (${files.join(', ')})`);
     const mainTotals = totalsIn(join(work, main));

@@ -49,9 +49,10 @@ export function onCpus(cpus, cmd, args) {
 
 /**
  * Starts `app` in its own Node process. `launcher`: a command line that runs Node (e.g. valgrind and its options);
- * like taskset, it must exec or trace Node in place, so that the child's pid is the server's.
+ * like taskset, it must exec or trace Node in place, so that the child's pid is the server's. `onTrace`: called
+ * with each line V8's tracing flags print (they start with `[pid:isolate]`).
  */
-export function startApp(app, { timeoutMs = 15_000, execArgv = [], cpus = null, launcher = [] } = {}) {
+export function startApp(app, { timeoutMs = 15_000, execArgv = [], cpus = null, launcher = [], onTrace = null } = {}) {
   // taskset execs the command: the child's pid is the server's.
   const [first, ...rest] = [...launcher, process.execPath, '--expose-gc', ...execArgv, appFile(app)];
   const [cmd, argv] = onCpus(cpus, first, rest);
@@ -84,7 +85,12 @@ export function startApp(app, { timeoutMs = 15_000, execArgv = [], cpus = null, 
     };
     const timer = setTimeout(() => fail(`no port announced within ${timeoutMs} ms`), timeoutMs);
     exited.then((code) => fail(`exited (${code}) before listening`));
-    lines.once('line', (line) => {
+    let announced = false;
+    lines.on('line', (line) => {
+      // V8's tracing (--trace-gc-nvp and the like) writes to stdout too: handed to `onTrace`, before the port or after.
+      if (line.startsWith('[')) return onTrace?.(line);
+      if (announced) return;
+      announced = true;
       clearTimeout(timer);
       let port;
       try {

@@ -24,7 +24,16 @@ export const VARIANTS = [
   // with its default metrics too.
   floorRow('express', 'express-floor'),
   floorRow('express', 'express-prom-client-loaded'),
+  // prom-client's two default metrics that work between scrapes, each alone.
+  floorRow('express', 'express-gc-observer'),
+  floorRow('express', 'express-event-loop-delay'),
   floorRow('express', 'express-prom-client'),
+  // express-prom-client plus the two clock reads a duration needs.
+  floorRow('express', 'express-floor-clock'),
+  // Bare Express with as much more live heap as prom-client and prom-http hold, and nothing else.
+  { name: 'express-retained-heap', framework: 'express', app: 'express-retained-heap', reference: true, optIn: true },
+  // The least a library can record on Express with prom-http's design (one histogram by route), default metrics on.
+  { name: 'express-minimal', framework: 'express', app: 'express-minimal', route: '"/users/:id"', reference: true, optIn: true },
   { name: 'fastify-bare', framework: 'fastify', app: 'fastify-bare', bare: true },
   { name: 'fastify-prom-http', framework: 'fastify', app: 'fastify-prom-http', route: '"/users/:id"', ours: true },
   { name: 'fastify-metrics', framework: 'fastify', app: 'fastify-metrics', route: '"/users/:id"' },
