@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTraceLine, sumCollections } from './lib/gc-trace.mjs';
+import { median } from './lib/stats.mjs';
 import { VARIANTS } from './lib/variants.mjs';
 
 const run = promisify(execFile);
@@ -183,6 +184,13 @@ describe('bench', () => {
     },
     240_000,
   );
+
+  it('median: the middle value, or the mean of the two middle ones', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([5])).toBe(5);
+    expect(median([])).toBeNaN();
+  });
 
   it("gc: reads V8's --trace-gc-nvp lines, scavenges apart from mark-compacts", () => {
     // Lines as Node 20 prints them (cut short: the parser reads pause, gc and promoted wherever they are).

@@ -12,6 +12,7 @@ import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { positiveInt } from './lib/args.mjs';
+import { median } from './lib/stats.mjs';
 
 const { values: args } = parseArgs({
   options: { objects: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '5' } },
@@ -60,7 +61,6 @@ try {
   // Without --allow-natives-syntax.
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = [];
 // Every read's value is counted, so no read can be optimized away.
 let found = 0;

@@ -19,6 +19,7 @@ import { nonNegativeInt, positiveInt } from './lib/args.mjs';
 import { parseTraceLine, sumCollections } from './lib/gc-trace.mjs';
 import { defaultTool, load } from './lib/load.mjs';
 import { cpuPlan, cpuSeconds, startApp } from './lib/server.mjs';
+import { median } from './lib/stats.mjs';
 import { kindOf, rowLabel, select } from './lib/variants.mjs';
 
 const { values: args } = parseArgs({
@@ -83,13 +84,6 @@ async function measure(variant) {
   }
 }
 
-const median = (xs) => {
-  const s = xs.filter((x) => x !== null).sort((a, b) => a - b);
-  if (s.length === 0) return null;
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
-
 log(
   `${variants.length} variants, ${rounds} rounds, ${warmup} s warm-up + ${duration} s measured each, ${connections} connections, ${tool}`,
 );
@@ -108,7 +102,10 @@ const keys = ['rps', 'cpuUs', 'scavengesPerK', 'scavengeUs', 'markCompactsPerK',
 const rows = variants.map((v) => {
   const ms = samples.get(v.name);
   const row = { variant: v.name, framework: v.framework, app: v.app, kind: kindOf(v), rounds: ms.length };
-  for (const k of keys) row[k] = median(ms.map((m) => m[k]));
+  for (const k of keys) {
+    const xs = ms.map((m) => m[k]).filter((x) => x !== null);
+    row[k] = xs.length > 0 ? median(xs) : null;
+  }
   row.errors = ms.reduce((n, m) => n + m.errors, 0);
   row.gcShare = row.cpuUs === null ? null : (row.scavengeUs + row.markCompactUs) / row.cpuUs;
   return row;

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { positiveInt } from './lib/args.mjs';
 import { defaultTool, load } from './lib/load.mjs';
 import { startApp } from './lib/server.mjs';
+import { median } from './lib/stats.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -63,12 +64,6 @@ export function analyze(profile) {
     functions.set(key, (functions.get(key) ?? 0) + 1);
   }
   return { busy, ours, share: ours / busy, functions };
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 const log = (s) => process.stderr.write(`${s}\n`);

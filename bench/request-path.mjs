@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { PromHttp } from '@prom-http/core';
 import { Registry } from 'prom-client';
 import { positiveInt } from './lib/args.mjs';
+import { median } from './lib/stats.mjs';
 
 const { values: args } = parseArgs({
   options: { requests: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } },
@@ -60,8 +61,7 @@ for (let round = 1; round <= rounds; round++) {
   diffs.push(b - a);
   console.log(`round ${round}: objects alone ${a.toFixed(0)} ns, with prom-http ${b.toFixed(0)} ns: ${(b - a).toFixed(0)} ns per request`);
 }
-const sorted = [...diffs].sort((x, y) => x - y);
-console.log(`median: ${sorted[sorted.length >> 1].toFixed(0)} ns per request for prom-http's start and finish`);
+console.log(`median: ${median(diffs).toFixed(0)} ns per request for prom-http's start and finish`);
 const text = (await engine.generateMetrics()).body;
 const line = String(text)
   .split('\n')

@@ -33,6 +33,7 @@ import { nonNegativeInt, positiveInt } from './lib/args.mjs';
 import { recordsRoute } from './lib/exposition.mjs';
 import { defaultTool, load } from './lib/load.mjs';
 import { cpuPlan, cpuSeconds, getJson, getText, startApp } from './lib/server.mjs';
+import { median } from './lib/stats.mjs';
 import { kindOf, rowLabel, select } from './lib/variants.mjs';
 
 const { values: args } = parseArgs({
@@ -148,12 +149,6 @@ async function inspect(variant, server) {
     recorded = status === 200 && recordsRoute(body, variant.route);
   }
   return { rssMB: memory.rss / 2 ** 20, heapUsedMB: memory.heapUsed / 2 ** 20, recorded };
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 function pinText() {
