@@ -6,7 +6,7 @@
 // Req/s cannot tell a library that makes the framework's collections dearer from one that runs slower code;
 // these counts can.
 //
-//   node bench/gc.mjs [--rounds 5] [--duration 6] [--warmup 4] [--connections 50] [--only a,b] [--tool wrk|autocannon]
+//   node bench/gc.mjs [--rounds 8] [--duration 6] [--warmup 4] [--connections 50] [--only a,b] [--tool wrk|autocannon]
 //                     [--pin auto|on|off] [--smoke] [--out bench/results]   (writes gc.md and gc.json there)
 //
 // "pause" is the collection's time on the JavaScript thread (its helper threads work alongside it); concurrent
@@ -24,7 +24,7 @@ import { kindOf, rowLabel, select } from './lib/variants.mjs';
 
 const { values: args } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '8' },
     duration: { type: 'string', default: '6' },
     warmup: { type: 'string', default: '4' },
     connections: { type: 'string', default: '50' },
