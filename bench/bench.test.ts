@@ -155,7 +155,10 @@ describe('bench', () => {
     async () => {
       const dir = join(out, 'instructions');
       const only = 'fastify-prom-http';
-      await run(process.execPath, [here('./instructions.mjs'), '--smoke', '--only', only, '--out', dir], { timeout: 240_000 });
+      const dumps = join(dir, 'dumps');
+      await run(process.execPath, [here('./instructions.mjs'), '--smoke', '--only', only, '--out', dir, '--keep', dumps], {
+        timeout: 240_000,
+      });
       const { rows, requests } = JSON.parse(readFileSync(join(dir, 'instructions.json'), 'utf8')) as {
         rows: InstructionRow[];
         requests: number;
@@ -181,6 +184,11 @@ describe('bench', () => {
       expect(ours.kind).toBe('prom-http');
       expect(ours.recorded).toBe(true);
       expect(readFileSync(join(dir, 'instructions.md'), 'utf8')).toContain('| fastify-prom-http | fastify |');
+      // --keep left callgrind's dump of the JavaScript thread and V8's map naming the JIT code in it.
+      for (const v of ['fastify-bare', 'fastify-prom-http']) {
+        expect(readFileSync(join(dumps, `${v}.out.1-01`), 'utf8'), v).toMatch(/^# callgrind format/);
+        expect(readFileSync(join(dumps, `${v}.perf.map`), 'utf8'), v).toMatch(/^[0-9a-f]+ [0-9a-f]+ /m);
+      }
     },
     240_000,
   );
