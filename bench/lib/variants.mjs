@@ -34,6 +34,15 @@ export const VARIANTS = [
   { name: 'express-retained-heap', framework: 'express', app: 'express-retained-heap', reference: true, optIn: true },
   // The least a library can record on Express with prom-http's design (one histogram by route), default metrics on.
   { name: 'express-minimal', framework: 'express', app: 'express-minimal', route: '"/users/:id"', reference: true, optIn: true },
+  // The same with prom-http loaded and set up but not mounted: its presence in the process without its work.
+  {
+    name: 'express-minimal-prom-http-loaded',
+    framework: 'express',
+    app: 'express-minimal-prom-http-loaded',
+    route: '"/users/:id"',
+    reference: true,
+    optIn: true,
+  },
   { name: 'fastify-bare', framework: 'fastify', app: 'fastify-bare', bare: true },
   { name: 'fastify-prom-http', framework: 'fastify', app: 'fastify-prom-http', route: '"/users/:id"', ours: true },
   { name: 'fastify-metrics', framework: 'fastify', app: 'fastify-metrics', route: '"/users/:id"' },
