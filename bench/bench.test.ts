@@ -1,6 +1,7 @@
 // The benchmark harness in CI: smoke runs of the throughput comparison (both designs, then paired alone), of the
 // request-path and Express-shape timings, a short hostile run that holds prom-http to bounded series, a short
-// instruction count under valgrind and a short count of garbage collections. They run the built packages (packages/*/dist) in separate processes.
+// instruction count under valgrind and a short count of garbage collections. They run the built packages
+// (packages/*/dist) in separate processes.
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,10 +54,11 @@ interface GcRow {
   rounds: number;
   errors: number;
   rps: number;
-  cpuUs: number | null;
   scavengesPerK: number;
   scavengeUs: number;
+  markCompactUs: number;
   promotedKB: number;
+  cpuUs: number | null;
   gcShare: number | null;
 }
 
@@ -223,7 +225,8 @@ describe('bench', () => {
   it('gc: smoke run counts the collections of every server over its window', async () => {
     const dir = join(out, 'gc');
     await run(process.execPath, [here('./gc.mjs'), '--smoke', '--only', 'express-prom-http', '--out', dir], { timeout: 60_000 });
-    const rows = JSON.parse(readFileSync(join(dir, 'gc.json'), 'utf8')) as GcRow[];
+    const { rows, rounds } = JSON.parse(readFileSync(join(dir, 'gc.json'), 'utf8')) as { rows: GcRow[]; rounds: number };
+    expect(rounds).toBe(1);
     expect(rows.map((r) => [r.variant, r.kind])).toEqual([
       ['express-bare', 'bare'],
       ['express-prom-http', 'prom-http'],
@@ -236,7 +239,9 @@ describe('bench', () => {
       expect(r.scavengesPerK, r.variant).toBeGreaterThan(0);
       expect(r.scavengeUs, r.variant).toBeGreaterThan(0);
       expect(r.promotedKB, r.variant).toBeGreaterThan(0);
-      expect(r.gcShare, r.variant).toBeGreaterThan(0);
+      // The share is the two pauses over the server's CPU time, per request, and under all of it.
+      expect(r.cpuUs, r.variant).toBeGreaterThan(0);
+      expect(r.gcShare, r.variant).toBeCloseTo((r.scavengeUs + r.markCompactUs) / (r.cpuUs as number), 9);
       expect(r.gcShare, r.variant).toBeLessThan(1);
     }
     expect(readFileSync(join(dir, 'gc.md'), 'utf8')).toContain('| express-prom-http |');

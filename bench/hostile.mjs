@@ -6,12 +6,11 @@
 //   node bench/hostile.mjs [--requests 1000000] [--connections 50] [--only a,b]
 //                          [--peers] [--peer-requests 100000] [--out bench/results]
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { positiveInt } from './lib/args.mjs';
 import { labelValues, seriesPerName } from './lib/exposition.mjs';
+import { writeResults } from './lib/results.mjs';
 import { getJson, getText, startApp } from './lib/server.mjs';
 
 const { values: args } = parseArgs({
@@ -152,9 +151,4 @@ const md = [
 ].join('\n');
 
 console.log(md);
-mkdirSync(args.out, { recursive: true });
-writeFileSync(join(args.out, `${args['md-name']}.md`), md);
-writeFileSync(
-  join(args.out, `${args['md-name']}.json`),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, connections, results }, null, 2)}\n`,
-);
+writeResults(args.out, args['md-name'], md, { connections, results });

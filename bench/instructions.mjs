@@ -20,13 +20,14 @@
 // The control rows (the bare app again, another process) show how far two counts of one app differ.
 // Needs valgrind (Debian: apt-get install valgrind).
 import { execFile, execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { positiveInt } from './lib/args.mjs';
 import { recordsRoute } from './lib/exposition.mjs';
+import { writeResults } from './lib/results.mjs';
 import { getText, startApp } from './lib/server.mjs';
 import { kindOf, rowLabel, select } from './lib/variants.mjs';
 
@@ -202,11 +203,5 @@ const md = [
   '',
 ].join('\n');
 process.stdout.write(md);
-mkdirSync(args.out, { recursive: true });
-const base = join(args.out, 'instructions');
-writeFileSync(`${base}.md`, md);
-writeFileSync(
-  `${base}.json`,
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, valgrind, cacheSim, warmup, requests, connections, elapsed, rows }, null, 2)}\n`,
-);
-log(`written: ${base}.md, ${base}.json`);
+const written = writeResults(args.out, 'instructions', md, { valgrind, cacheSim, warmup, requests, connections, elapsed, rows });
+log(`written: ${written.join(', ')}`);
