@@ -1,10 +1,14 @@
-import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import { ByteWriter, type FamilyData, type FastFamily, kFastRender, registryDefaultLabels, renderFamily } from './exposition-format.js';
 import type { Exposition, GenerateOptions } from './types.js';
 
-const gzip = promisify(gzipCallback);
+/** zlib's gzip as a promise (not util.promisify: importing node:util in ESM loads all of its lazy parts). */
+function gzip(body: string | Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    gzipCallback(body, (error, zipped) => (error === null ? resolve(zipped) : reject(error)));
+  });
+}
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
