@@ -43,6 +43,15 @@ export const VARIANTS = [
     reference: true,
     optIn: true,
   },
+  // prom-http's defaults without prom-client's default (process) metrics: its request metrics alone.
+  {
+    name: 'express-prom-http-no-default-metrics',
+    framework: 'express',
+    app: 'express-prom-http-no-default-metrics',
+    route: '"/users/:id"',
+    reference: true,
+    optIn: true,
+  },
   { name: 'fastify-bare', framework: 'fastify', app: 'fastify-bare', bare: true },
   { name: 'fastify-prom-http', framework: 'fastify', app: 'fastify-prom-http', route: '"/users/:id"', ours: true },
   { name: 'fastify-metrics', framework: 'fastify', app: 'fastify-metrics', route: '"/users/:id"' },
