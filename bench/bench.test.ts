@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTraceLine, sumCollections } from './lib/gc-trace.mjs';
+import { resultsDir } from './lib/results.mjs';
 import { median } from './lib/stats.mjs';
 import { VARIANTS } from './lib/variants.mjs';
 
@@ -194,6 +195,14 @@ describe('bench', () => {
     },
     240_000,
   );
+
+  it('results: a smoke run never writes over the published tables unless told to with --out', () => {
+    const published = here('./results');
+    expect(resultsDir({})).toBe(published);
+    expect(resultsDir({ smoke: false })).toBe(published);
+    expect(resultsDir({ smoke: true })).toBe(join(tmpdir(), 'prom-http-bench-smoke'));
+    expect(resultsDir({ smoke: true, out: '/x' })).toBe('/x');
+  });
 
   it('median: the middle value, or the mean of the two middle ones', () => {
     expect(median([3, 1, 2])).toBe(2);

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { nonNegativeInt, positiveInt } from './lib/args.mjs';
 import { parseTraceLine, sumCollections } from './lib/gc-trace.mjs';
 import { defaultTool, load } from './lib/load.mjs';
-import { writeResults } from './lib/results.mjs';
+import { resultsDir, writeResults } from './lib/results.mjs';
 import { cpuPlan, cpuSeconds, startApp } from './lib/server.mjs';
 import { median } from './lib/stats.mjs';
 import { kindOf, rowLabel, select } from './lib/variants.mjs';
@@ -18,9 +18,10 @@ const { values: args } = parseArgs({
     tool: { type: 'string' },
     pin: { type: 'string', default: 'auto' },
     smoke: { type: 'boolean', default: false },
-    out: { type: 'string', default: new URL('./results', import.meta.url).pathname },
+    out: { type: 'string' },
   },
 });
+const outDir = resultsDir(args);
 
 const rounds = args.smoke ? 1 : positiveInt(args, 'rounds');
 const duration = args.smoke ? 1 : positiveInt(args, 'duration');
@@ -112,5 +113,5 @@ const md = [
   '',
 ].join('\n');
 process.stdout.write(md);
-const written = writeResults(args.out, 'gc', md, { tool, pin: cpus, rounds, warmup, duration, connections, rows });
+const written = writeResults(outDir, 'gc', md, { tool, pin: cpus, rounds, warmup, duration, connections, rows });
 log(`written: ${written.join(', ')}`);

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { positiveInt } from './lib/args.mjs';
 import { labelValues, seriesPerName } from './lib/exposition.mjs';
-import { writeResults } from './lib/results.mjs';
+import { resultsDir, writeResults } from './lib/results.mjs';
 import { getJson, getText, startApp } from './lib/server.mjs';
 
 const { values: args } = parseArgs({
@@ -20,10 +20,11 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     peers: { type: 'boolean', default: false },
     'peer-requests': { type: 'string', default: '100000' },
-    out: { type: 'string', default: new URL('./results', import.meta.url).pathname },
+    out: { type: 'string' },
     'md-name': { type: 'string', default: 'hostile' },
   },
 });
+const outDir = resultsDir(args);
 
 // `counter` and `label`: where each library keeps one series per route label value per status, to list the
 // values it ended up with. The bare apps are the baseline for heap and RSS.
@@ -151,4 +152,4 @@ const md = [
 ].join('\n');
 
 console.log(md);
-writeResults(args.out, args['md-name'], md, { connections, results });
+writeResults(outDir, args['md-name'], md, { connections, results });

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { positiveInt } from './lib/args.mjs';
 import { recordsRoute } from './lib/exposition.mjs';
-import { writeResults } from './lib/results.mjs';
+import { resultsDir, writeResults } from './lib/results.mjs';
 import { getText, startApp } from './lib/server.mjs';
 import { kindOf, rowLabel, select } from './lib/variants.mjs';
 
@@ -40,10 +40,11 @@ const { values: args } = parseArgs({
     parallel: { type: 'string', default: '2' },
     only: { type: 'string' },
     smoke: { type: 'boolean', default: false },
-    out: { type: 'string', default: new URL('./results', import.meta.url).pathname },
+    out: { type: 'string' },
     keep: { type: 'string' },
   },
 });
+const outDir = resultsDir(args);
 
 const warmup = args.smoke ? 300 : positiveInt(args, 'warmup');
 const requests = args.smoke ? 200 : positiveInt(args, 'requests');
@@ -203,5 +204,5 @@ const md = [
   '',
 ].join('\n');
 process.stdout.write(md);
-const written = writeResults(args.out, 'instructions', md, { valgrind, cacheSim, warmup, requests, connections, elapsed, rows });
+const written = writeResults(outDir, 'instructions', md, { valgrind, cacheSim, warmup, requests, connections, elapsed, rows });
 log(`written: ${written.join(', ')}`);

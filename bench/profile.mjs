@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { positiveInt } from './lib/args.mjs';
 import { defaultTool, load } from './lib/load.mjs';
+import { resultsDir } from './lib/results.mjs';
 import { startApp } from './lib/server.mjs';
 import { median } from './lib/stats.mjs';
 
@@ -19,9 +20,10 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     duration: { type: 'string', default: '6' },
     connections: { type: 'string', default: '50' },
-    out: { type: 'string', default: new URL('./results', import.meta.url).pathname },
+    out: { type: 'string' },
   },
 });
+const outDir = resultsDir(args);
 const runs = positiveInt(args, 'runs');
 const duration = positiveInt(args, 'duration');
 const connections = positiveInt(args, 'connections');
@@ -112,6 +114,6 @@ const lines = [
   ),
   '',
 ];
-mkdirSync(args.out, { recursive: true });
-writeFileSync(join(args.out, 'profile.md'), lines.join('\n'));
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'profile.md'), lines.join('\n'));
 process.stdout.write(lines.join('\n'));

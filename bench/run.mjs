@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { nonNegativeInt, positiveInt } from './lib/args.mjs';
 import { recordsRoute } from './lib/exposition.mjs';
 import { defaultTool, load } from './lib/load.mjs';
-import { writeResults } from './lib/results.mjs';
+import { resultsDir, writeResults } from './lib/results.mjs';
 import { cpuPlan, cpuSeconds, getJson, getText, startApp } from './lib/server.mjs';
 import { median } from './lib/stats.mjs';
 import { kindOf, rowLabel, select } from './lib/variants.mjs';
@@ -21,9 +21,10 @@ const { values: args } = parseArgs({
     pin: { type: 'string', default: 'auto' },
     mode: { type: 'string', default: 'both' },
     smoke: { type: 'boolean', default: false },
-    out: { type: 'string', default: new URL('./results', import.meta.url).pathname },
+    out: { type: 'string' },
   },
 });
+const outDir = resultsDir(args);
 
 const smoke = args.smoke;
 const rounds = smoke ? 1 : positiveInt(args, 'rounds');
@@ -289,7 +290,7 @@ if (interleaved) {
 const text = md.join('\n');
 
 console.log(text);
-writeResults(args.out, 'latest', text, {
+const written = writeResults(outDir, 'latest', text, {
   cpus: os.cpus().length,
   tool,
   pin: cpus,
@@ -305,4 +306,5 @@ writeResults(args.out, 'latest', text, {
   elapsed,
   rows,
 });
+console.log(`written: ${written.join(', ')}`);
 if (rows.some((r) => r.errors > 0 || r.recorded === false || !(r.rps.median > 0))) process.exitCode = 1;
