@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { Agent, get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,6 +59,7 @@ function run(
   });
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const text = async (url: string, init?: RequestInit) => (await fetch(url, init)).text();
 
 describe('examples', () => {
@@ -99,6 +101,45 @@ describe('examples', () => {
     expect(sampleValue(expressText, 'app_info', { version: '1.0.0' })).toBe(1);
     expect(sampleValue(expressText, 'responses_by_status', { status: '200' })).toBe(2);
   });
+
+  // A scraper (or a load balancer) keeps one keep-alive connection and sends on it every interval; Node's
+  // server.close() ends only the idle ones, so without more the app would serve that connection on and on.
+  it.each([
+    ['express-basic', /metrics at/],
+    ['fastify-basic', /metrics at/],
+  ])(
+    '%s: SIGTERM with a keep-alive client busy and sending on: the request in flight is answered, exit 0',
+    async (example, ready) => {
+      const port = await freePort();
+      const { child, output } = await run(`./${example}/server.mjs`, { PORT: String(port) }, ready);
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const get = (path: string) =>
+        new Promise<number>((resolve, reject) => {
+          httpGet({ host: '127.0.0.1', port, path, agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          }).on('error', reject);
+        });
+      expect(await get('/metrics')).toBe(200);
+      const inFlight = get('/slow?ms=500');
+      await sleep(100);
+      child.kill('SIGTERM');
+      let code: number | null | undefined;
+      void exited.then((c) => {
+        code = c;
+      });
+      const after: string[] = [];
+      for (let i = 0; i < 40 && code === undefined; i++) {
+        await sleep(200);
+        after.push(await get('/metrics').then(String, (error: NodeJS.ErrnoException) => error.code ?? String(error)));
+      }
+      agent.destroy();
+      expect(await inFlight).toBe(200);
+      expect(code, `after SIGTERM: ${after.join(', ')}\n${output()}`).toBe(0);
+    },
+    20_000,
+  );
 
   it('demo: starts, serves traffic and stops by itself', async () => {
     const { child, output } = await run('./demo/demo.mjs', { DEMO_SECONDS: '4' }, /Express app metrics/, 40_000);

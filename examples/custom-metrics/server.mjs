@@ -51,6 +51,10 @@ const server = app.listen(Number(process.env.EXPRESS_PORT ?? 3000), host, async 
   const address = await fastify.listen({ port: Number(process.env.FASTIFY_PORT ?? 3001), host });
   console.log(`express on http://${host}:${server.address().port}/metrics, fastify on ${address}/metrics`);
 });
-const stop = () => fastify.close().then(() => server.close(() => process.exit(0)));
+// Fastify answers with `connection: close` while closing; Express's server is told to (see express-basic).
+const stop = () => {
+  server.prependListener('request', (_req, res) => res.setHeader('connection', 'close'));
+  fastify.close().then(() => server.close(() => process.exit(0)));
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

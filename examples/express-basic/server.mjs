@@ -83,9 +83,11 @@ const server = app.listen(port, host, (err) => {
 
 function shutdown(signal) {
   console.log(`express-basic: ${signal}, closing`);
-  // Idle keep-alive sockets (a scraper's, a load balancer's) would hold the server open; in-flight requests finish.
+  // close() ends the idle keep-alive connections and lets the requests in flight finish. A connection busy now
+  // (a scrape, a slow request) would be kept open by its client's next request: from now on, every response
+  // closes its connection.
+  server.prependListener('request', (_req, res) => res.setHeader('connection', 'close'));
   server.close(() => process.exit(0));
-  server.closeIdleConnections();
   setTimeout(() => {
     console.error('express-basic: requests still open after 10 s, exiting');
     process.exit(1);

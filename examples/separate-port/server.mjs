@@ -20,7 +20,9 @@ const server = app.listen(port, host, async () => {
   const { port: actualMetricsPort } = metricsServer.address();
   console.log(`app on http://${host}:${server.address().port}, metrics on http://${host}:${actualMetricsPort}/metrics`);
   const stop = () => {
-    metricsServer.close();
+    metricsServer.close(); // its answers close their connections from now on: a scraper cannot hold it open
+    // The app's clients cannot either: close() ends idle connections, and every response from now on closes its own.
+    server.prependListener('request', (_req, res) => res.setHeader('connection', 'close'));
     server.close(() => process.exit(0));
   };
   process.on('SIGTERM', stop);

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ScrapeRequest, ScrapeResponse } from './exposition.js';
 import type { HttpServerOptions } from './types.js';
 
@@ -22,7 +22,7 @@ export function startHttpServer(
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (path !== endpoint) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not Found\n');
+      answer(res, 404, { 'content-type': 'text/plain; charset=utf-8' }, 'Not Found\n');
       return;
     }
     scrape(req, {
@@ -31,10 +31,17 @@ export function startHttpServer(
       accept: req.headers.accept,
       acceptEncoding: req.headers['accept-encoding'] as string | undefined,
     }).then(
-      (answer) => res.writeHead(answer.status, answer.headers).end(answer.body),
-      () => res.writeHead(500).end(),
+      (scraped) => answer(res, scraped.status, scraped.headers, scraped.body),
+      () => answer(res, 500, {}, ''),
     );
   });
+  // server.close() closes the idle connections only: a scraper's keep-alive connection that is busy at that
+  // moment would be kept open by its next scrape, and the next, and close() would never call back. Once the
+  // server is closing, each answer closes its connection.
+  const answer = (res: ServerResponse, status: number, headers: ScrapeResponse['headers'], body: ScrapeResponse['body']) => {
+    if (!server.listening) res.setHeader('connection', 'close');
+    res.writeHead(status, headers).end(body);
+  };
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
