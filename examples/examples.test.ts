@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Agent, get as httpGet } from 'node:http';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sampleValue } from '../test/helpers/exposition.js';
@@ -13,24 +12,17 @@ afterEach(() => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `file` with `env` and resolves once its stdout has printed `ready` (a string or pattern). */
+/**
+ * Starts `file` with `env` and resolves once its output matches `ready`; `ports` are the numbers its groups
+ * captured. The apps listen on port 0 and print where they are: a port picked by the test and released is free
+ * only until something else on the machine takes it.
+ */
 function run(
   file: string,
   env: Record<string, string>,
   ready: RegExp,
   timeoutMs = 15_000,
-): Promise<{ child: ChildProcess; output: () => string }> {
+): Promise<{ child: ChildProcess; ports: number[]; output: () => string }> {
   const child = spawn(process.execPath, [here(file)], {
     env: { ...process.env, HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -46,9 +38,10 @@ function run(
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${file} did not get ready: ${out}`)), timeoutMs);
     const check = () => {
-      if (ready.test(out)) {
+      const match = ready.exec(out);
+      if (match !== null) {
         clearTimeout(timer);
-        resolve({ child, output: () => out });
+        resolve({ child, ports: match.slice(1).map(Number), output: () => out });
       }
     };
     child.stdout?.on('data', check);
@@ -64,8 +57,13 @@ const text = async (url: string, init?: RequestInit) => (await fetch(url, init))
 
 describe('examples', () => {
   it('separate-port: the app port has no /metrics; the metrics port does', async () => {
-    const [port, metricsPort] = [await freePort(), await freePort()];
-    await run('./separate-port/server.mjs', { PORT: String(port), METRICS_PORT: String(metricsPort) }, /metrics on/);
+    const {
+      ports: [port, metricsPort],
+    } = await run(
+      './separate-port/server.mjs',
+      { PORT: '0', METRICS_PORT: '0' },
+      /app on http:\/\/[^:]+:(\d+), metrics on http:\/\/[^:]+:(\d+)/,
+    );
     expect((await fetch(`http://127.0.0.1:${port}/api/orders/7`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
     const exposition = await text(`http://127.0.0.1:${metricsPort}/metrics`);
@@ -74,8 +72,9 @@ describe('examples', () => {
   });
 
   it('protected-endpoint: 401 without the token, the metrics with it', async () => {
-    const port = await freePort();
-    await run('./protected-endpoint/server.mjs', { PORT: String(port), METRICS_TOKEN: 'tok' }, /app on/);
+    const {
+      ports: [port],
+    } = await run('./protected-endpoint/server.mjs', { PORT: '0', METRICS_TOKEN: 'tok' }, /app on http:\/\/[^:]+:(\d+)/);
     await fetch(`http://127.0.0.1:${port}/hello/ada`);
     const denied = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(denied.status).toBe(401);
@@ -85,8 +84,13 @@ describe('examples', () => {
   });
 
   it("custom-metrics: the flask exporter's collection example in both apps", async () => {
-    const [expressPort, fastifyPort] = [await freePort(), await freePort()];
-    await run('./custom-metrics/server.mjs', { EXPRESS_PORT: String(expressPort), FASTIFY_PORT: String(fastifyPort) }, /fastify on/);
+    const {
+      ports: [expressPort, fastifyPort],
+    } = await run(
+      './custom-metrics/server.mjs',
+      { EXPRESS_PORT: '0', FASTIFY_PORT: '0' },
+      /express on http:\/\/[^:]+:(\d+)\/metrics, fastify on http:\/\/[^:]+:(\d+)/,
+    );
     for (const port of [expressPort, fastifyPort]) {
       await fetch(`http://127.0.0.1:${port}/collection/10002/item/76`);
       await fetch(`http://127.0.0.1:${port}/ping`);
@@ -104,14 +108,14 @@ describe('examples', () => {
 
   // A scraper (or a load balancer) keeps one keep-alive connection and sends on it every interval; Node's
   // server.close() ends only the idle ones, so without more the app would serve that connection on and on.
-  it.each([
-    ['express-basic', /metrics at/],
-    ['fastify-basic', /metrics at/],
-  ])(
+  it.each(['express-basic', 'fastify-basic'])(
     '%s: SIGTERM with a keep-alive client busy and sending on: the request in flight is answered, exit 0',
-    async (example, ready) => {
-      const port = await freePort();
-      const { child, output } = await run(`./${example}/server.mjs`, { PORT: String(port) }, ready);
+    async (example) => {
+      const {
+        child,
+        ports: [port],
+        output,
+      } = await run(`./${example}/server.mjs`, { PORT: '0' }, /metrics at http:\/\/[^:]+:(\d+)/);
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       const get = (path: string) =>

@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { panelQueries } from '../docker/dashboard-queries.js';
-import { freePort } from './helpers/ports.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
@@ -106,6 +105,17 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
   throw new Error(`${what} did not happen within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}\n${logs}`);
 }
 
+/**
+ * The port `proc` says it listens on: every server here listens on port 0, as a port picked by the test and
+ * released is free only until something else on the machine takes it.
+ */
+function listeningPort(proc: Proc, listening: RegExp): Promise<number> {
+  return eventually(`${proc.name} listening`, async () => {
+    const match = listening.exec(proc.output);
+    return match === null ? undefined : Number(match[1]);
+  });
+}
+
 async function ok(url: string): Promise<true | undefined> {
   const res = await fetch(url);
   await res.arrayBuffer();
@@ -160,8 +170,8 @@ describe.skipIf(!hasPrometheus)('a real Prometheus scraping the example apps', (
       for (const service of job.dns_sd_configs?.flatMap((sd) => sd.names) ?? []) {
         const example = compose.services[service]?.build?.args?.EXAMPLE;
         if (example === undefined) throw new Error(`job ${job.job_name}: compose service ${service} builds no example`);
-        const port = await freePort();
-        const proc = start(service, process.execPath, [join('examples', example, 'server.mjs')], { PORT: String(port), HOST: '127.0.0.1' });
+        const proc = start(service, process.execPath, [join('examples', example, 'server.mjs')], { PORT: '0', HOST: '127.0.0.1' });
+        const port = await listeningPort(proc, /metrics at http:\/\/[^:]+:(\d+)/);
         apps.push({ job: job.job_name, service, example, port, url: `http://127.0.0.1:${port}`, proc });
       }
     }
@@ -181,13 +191,12 @@ describe.skipIf(!hasPrometheus)('a real Prometheus scraping the example apps', (
         })),
     };
     writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
-    const promPort = await freePort();
-    prometheusUrl = `http://127.0.0.1:${promPort}`;
-    start('prometheus', 'prometheus', [
+    const prometheus = start('prometheus', 'prometheus', [
       `--config.file=${join(dir, 'prometheus.yml')}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
+      '--web.listen-address=127.0.0.1:0',
     ]);
+    prometheusUrl = `http://127.0.0.1:${await listeningPort(prometheus, /msg="Listening on" address=[^\s]*:(\d+)/)}`;
 
     await Promise.all(apps.map((app) => eventually(`${app.service} answering on ${app.url}/metrics`, () => ok(`${app.url}/metrics`))));
     await eventually('Prometheus ready', () => ok(`${prometheusUrl}/-/ready`), 30_000);

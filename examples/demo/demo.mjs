@@ -4,7 +4,6 @@
 //   DEMO_SECONDS=20 node examples/demo/demo.mjs   stops by itself after 20 s (the test suite runs it so)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,30 +13,31 @@ const seconds = Number(process.env.DEMO_SECONDS ?? 0);
 const children = [];
 let stopping = false;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function start(command, args, env) {
+/**
+ * Starts a server and resolves with the port it says it listens on (the first group of `listening`, matched
+ * against its output): every server here listens on port 0, so none can find its port taken. Its output is kept
+ * and shown only if it stops before the demo does.
+ */
+function start(name, command, args, env, listening) {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
-  child.stderr.on('data', (d) => {
-    if (!stopping) process.stderr.write(d);
+  let output = '';
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => fail(`${name} did not start within 30 s:\n${output}`), 30_000);
+    const onData = (d) => {
+      output = (output + d).slice(-20_000);
+      const match = listening.exec(output);
+      if (match !== null) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code, signal) => {
+      if (!stopping) fail(`${name} exited (${signal ?? code}):\n${output}`);
+    });
   });
-  child.on('exit', (code) => {
-    if (!stopping && code !== 0 && code !== null) {
-      console.error(`${command} ${args.join(' ')} exited with ${code}`);
-      stop(1);
-    }
-  });
-  return child;
 }
 
 async function waitFor(url, timeoutMs = 15_000) {
@@ -48,7 +48,12 @@ async function waitFor(url, timeoutMs = 15_000) {
     } catch {}
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+  fail(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+function fail(message) {
+  console.error(`demo: ${message}`);
+  stop(1);
 }
 
 function stop(code = 0) {
@@ -61,18 +66,17 @@ process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
 let dataDir;
-const expressPort = await freePort();
-const fastifyPort = await freePort();
-start(process.execPath, [join(examples, 'express-basic/server.mjs')], { PORT: String(expressPort), HOST: '127.0.0.1' });
-start(process.execPath, [join(examples, 'fastify-basic/server.mjs')], { PORT: String(fastifyPort), HOST: '127.0.0.1' });
+const appListening = /metrics at http:\/\/[^:]+:(\d+)/;
+const [expressPort, fastifyPort] = await Promise.all([
+  start('express-basic', process.execPath, [join(examples, 'express-basic/server.mjs')], { PORT: '0', HOST: '127.0.0.1' }, appListening),
+  start('fastify-basic', process.execPath, [join(examples, 'fastify-basic/server.mjs')], { PORT: '0', HOST: '127.0.0.1' }, appListening),
+]);
 const expressUrl = `http://127.0.0.1:${expressPort}`;
 const fastifyUrl = `http://127.0.0.1:${fastifyPort}`;
-await Promise.all([waitFor(`${expressUrl}/metrics`), waitFor(`${fastifyUrl}/metrics`)]);
 
 let prometheusUrl;
 if (spawnSync('prometheus', ['--version']).status === 0) {
   dataDir = mkdtempSync(join(tmpdir(), 'prom-http-demo-'));
-  const promPort = await freePort();
   const config = join(dataDir, 'prometheus.yml');
   writeFileSync(
     config,
@@ -89,11 +93,13 @@ if (spawnSync('prometheus', ['--version']).status === 0) {
       '',
     ].join('\n'),
   );
-  start('prometheus', [
-    `--config.file=${config}`,
-    `--storage.tsdb.path=${join(dataDir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${promPort}`,
-  ]);
+  const promPort = await start(
+    'prometheus',
+    'prometheus',
+    [`--config.file=${config}`, `--storage.tsdb.path=${join(dataDir, 'data')}`, '--web.listen-address=127.0.0.1:0'],
+    {},
+    /msg="Listening on" address=[^\s]*:(\d+)/,
+  );
   prometheusUrl = `http://127.0.0.1:${promPort}`;
   await waitFor(`${prometheusUrl}/-/ready`, 30_000);
 }

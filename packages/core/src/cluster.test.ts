@@ -240,7 +240,6 @@ interface ClusterEvent {
   id?: number;
   pid?: number;
   port?: number | null;
-  appPort?: number;
   slot?: number;
 }
 
@@ -308,12 +307,13 @@ interface Running {
 }
 
 async function startCluster(env: Record<string, string>, count = 3): Promise<Running> {
-  const app = new Spawned(FIXTURE, env);
+  const appPort = await freePort();
+  const app = new Spawned(FIXTURE, { APP_PORT: String(appPort), ...env });
   try {
     const primary = await app.waitFor((e) => e.event === 'primary', 'the primary');
     const workers: ClusterEvent[] = [];
     for (let id = 1; id <= count; id++) workers.push(await app.waitFor((e) => e.event === 'worker' && e.id === id, `worker ${id}`));
-    return { app, primaryPort: primary.port as number, appPort: primary.appPort as number, workers };
+    return { app, primaryPort: primary.port as number, appPort, workers };
   } catch (error) {
     app.kill();
     throw error;

@@ -37,17 +37,31 @@ async function gatewayMetricsOnce(done: (body: string) => boolean): Promise<stri
 beforeAll(async () => {
   if (!existsSync(PUSHGATEWAY))
     throw new Error(`these tests need the Pushgateway binary at ${PUSHGATEWAY} (Debian: apt-get install prometheus-pushgateway)`);
-  const port = await freePort();
+  // On port 0: a port picked here and released is free only until something else on the machine takes it. The
+  // gateway logs the port it got. An empty persistence file keeps everything in memory: nothing outlives the test.
+  const started = spawn(PUSHGATEWAY, ['--web.listen-address=127.0.0.1:0', '--persistence.file='], { stdio: ['ignore', 'ignore', 'pipe'] });
+  gateway = started;
+  let log = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the Pushgateway did not start within 10 s: ${log}`)), 10_000);
+    started.stderr?.on('data', (d: Buffer) => {
+      log += d.toString();
+      const match = /msg="Listening on" address=[^\s]*:(\d+)/.exec(log);
+      if (match !== null) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    started.once('exit', (code) => reject(new Error(`the Pushgateway exited (${code}): ${log}`)));
+  });
   url = `http://127.0.0.1:${port}`;
-  // An empty persistence file keeps everything in memory: nothing outlives the test.
-  gateway = spawn(PUSHGATEWAY, [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file='], { stdio: 'ignore' });
   for (let tries = 0; ; tries++) {
     const ready = await fetch(`${url}/-/ready`).then(
       (r) => r.ok,
       () => false,
     );
     if (ready) break;
-    if (tries > 100) throw new Error(`the Pushgateway did not start on ${url}`);
+    if (tries > 100) throw new Error(`the Pushgateway did not get ready on ${url}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 });
