@@ -1,3 +1,17 @@
+// Garbage collection per request: the apps of run.mjs, each in a fresh process with V8's --trace-gc-nvp, under
+// load from wrk (or autocannon) in another process, one at a time and in turn (A B C ... A B C ...). Over each
+// measured window it sums what V8 reports of every collection: how many scavenges (young generation) and
+// mark-compacts (whole heap), their pauses on the JavaScript thread, and the bytes scavenges promoted to the old
+// generation, per request; and the server's CPU time per request from /proc, to show GC's share of it.
+// Req/s cannot tell a library that makes the framework's collections dearer from one that runs slower code;
+// these counts can.
+//
+//   node bench/gc.mjs [--rounds 8] [--duration 6] [--warmup 4] [--connections 50] [--only a,b] [--tool wrk|autocannon]
+//                     [--pin auto|on|off] [--smoke] [--out DIR]   (writes gc.md and gc.json to DIR;
+//                     by default bench/results, a --smoke run a temporary directory)
+//
+// "pause" is the collection's time on the JavaScript thread (its helper threads work alongside it); concurrent
+// marking between mark-compacts runs on other threads and is not in it. Medians over the rounds.
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { nonNegativeInt, positiveInt } from './lib/args.mjs';

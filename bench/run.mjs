@@ -1,3 +1,32 @@
+// Throughput of the same app (GET /users/:id → small JSON) bare, with prom-http and with each peer library.
+// Every variant is its own server process, warmed up, replaced by a fresh one every round (--restart-every);
+// only the ones being measured run, the others are stopped (SIGSTOP) and take no CPU. Fresh processes every
+// round matter here: one process of an app can stay 10-20% faster or slower than another of the same app for
+// its whole life (memory layout, JIT decisions), so a few long-lived processes make the ratios a lottery.
+// Every round loads every variant once, in the same order, from a separate process (wrk, or autocannon's
+// CLI): a settling second, then the measured window. Many short interleaved rounds spread the machine's
+// noise, which comes and goes over seconds, over all variants alike; the control rows (the bare app again,
+// another process) show how large that noise still is.
+//
+//   node bench/run.mjs [--rounds 30] [--duration 3] [--settle 1] [--restart-every 1] [--warmup 2] [--connections 50] [--only a,b]
+//                      [--mode both|interleaved|paired] [--tool wrk|autocannon] [--pin auto|on|off] [--smoke] [--out DIR]
+//
+// Writes latest.md and latest.json to --out, by default bench/results (a --smoke run: a temporary directory).
+//
+// --rounds (default 30): every round is fresh processes, and a process of an app can stay 10-20% off another of
+// the same app for its whole life, so medians over 16 rounds still moved by ±2% from one run to the next.
+//
+// --pin (default auto: on when taskset and 2+ CPUs exist) runs the servers on the last CPU and the load
+// generator on the others, so the two never compete for one core.
+//
+// --mode (default both) picks the designs: "interleaved" measures one server at a time, as above; "paired"
+// measures each variant at the same moment as its bare framework: a fresh process of each, started, warmed up
+// and loaded together on the same CPU, each under its own load generator, and the variant's req/s is divided
+// by the bare one's of that same window. What the machine does to one (other tenants, clock and cache effects,
+// which swing a lone server's req/s by ±15% from one window to the next here) it does to both, so the ratio
+// keeps only what the library costs. Each pair is its own two processes (never a bare process shared by all
+// pairs, which would have served more windows than each variant), and which of the two starts its load first
+// alternates by round; the control pair (bare beside bare) shows what is left of bias and noise.
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { nonNegativeInt, positiveInt } from './lib/args.mjs';

@@ -147,7 +147,8 @@ function perJob(value: number): Record<string, number> {
 async function stop(proc: Proc): Promise<number | null> {
   if (proc.child.exitCode !== null || proc.child.signalCode !== null) return proc.child.exitCode;
   proc.child.kill('SIGTERM');
-  const timer = setTimeout(() => proc.child.kill('SIGKILL'), 10_000);
+  // Later than the apps' own 10 s limit on shutdown, so that an app that hit it reports its exit code (1).
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), 15_000);
   const code = await proc.exited;
   clearTimeout(timer);
   return code;
@@ -295,8 +296,7 @@ describe.skipIf(!hasPrometheus)('a real Prometheus scraping the example apps', (
   });
 
   it('shuts the apps down cleanly on SIGTERM', async () => {
-    for (const app of apps) {
-      expect(await stop(app.proc), `${app.service} exit code\n${app.proc.output}`).toBe(0);
-    }
+    const codes = await Promise.all(apps.map((app) => stop(app.proc)));
+    for (const [i, app] of apps.entries()) expect(codes[i], `${app.service} exit code\n${app.proc.output}`).toBe(0);
   });
 });
