@@ -1,6 +1,7 @@
 export { DEFAULT_CLUSTER_TIMEOUT, setupClusterPrimary } from './cluster.js';
 export type { CustomKind, LabelErrorSink } from './custom-metrics.js';
 export { CustomMetric } from './custom-metrics.js';
+export { resetWarnings, WARNING_TYPE, type WarningCode, warnOnce } from './diagnostics.js';
 export { PromHttp, type RouteReader } from './engine.js';
 export {
   answerScrape,
