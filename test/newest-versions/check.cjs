@@ -5,6 +5,7 @@
  */
 
 let failures = 0;
+let known = 0;
 
 /** The samples of a Prometheus text exposition: `{ name, labels, value }`. */
 function parse(text) {
@@ -29,11 +30,24 @@ function value(samples, name, labels) {
   return found[0]?.value;
 }
 
-/** Prints `ok` or `FAIL` for `what`, comparing as JSON. */
-function expectEqual(what, actual, expected) {
+/**
+ * Prints `ok` or `FAIL` for `what`, comparing as JSON. With `knownIssue` (a defect found here and reported, not
+ * yet fixed), a mismatch prints `KNOWN` and does not fail the run, and a match fails it, so the marker is removed
+ * once the defect is fixed.
+ */
+function expectEqual(what, actual, expected, knownIssue) {
   const same = JSON.stringify(actual) === JSON.stringify(expected);
-  if (!same) failures++;
-  console.log(`${same ? 'ok  ' : 'FAIL'} ${what}${same ? '' : `: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`}`);
+  const got = same ? '' : `: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`;
+  if (knownIssue === undefined) {
+    if (!same) failures++;
+    console.log(`${same ? 'ok  ' : 'FAIL'} ${what}${got}`);
+  } else if (same) {
+    failures++;
+    console.log(`FAIL ${what}: passes now, remove its known-issue marker (${knownIssue})`);
+  } else {
+    known++;
+    console.log(`KNOWN ${what}${got} (${knownIssue})`);
+  }
 }
 
 /** Marks a failure that is not a comparison (an exception of the script itself). */
@@ -94,7 +108,8 @@ async function scrape(base, path = '/metrics') {
 }
 
 function done() {
-  console.log(failures === 0 ? 'all checks passed' : `${failures} check(s) failed`);
+  const knownNote = known === 0 ? '' : `, ${known} known issue(s)`;
+  console.log(failures === 0 ? `all checks passed${knownNote}` : `${failures} check(s) failed${knownNote}`);
   process.exit(failures === 0 ? 0 : 1);
 }
 

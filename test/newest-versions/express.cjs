@@ -1,11 +1,11 @@
 'use strict';
 /**
  * Express as a user writes it, with @prom-http/express from its tarball: counts, route templates through nested
- * routers, exceptions (thrown, rejected, next(err)), the 404 bucket. `node express.cjs plain|otel|compression`:
+ * routers, exceptions (thrown, rejected, next(err)), the 404 bucket, handler names for `groupBy: 'endpoint'`. `node express.cjs plain|otel|compression`:
  * alone, beside the OpenTelemetry instrumentations (CommonJS, so their require hook patches express), or behind
  * the compression middleware. Run in the app's directory gives the newest Express 5; in express4/, Express 4.
  */
-const { checkDefaults, done, expectEqual, fail, scrape, send } = require('./check.cjs');
+const { checkDefaults, done, expectEqual, fail, scrape, send, value } = require('./check.cjs');
 
 const variant = process.argv[2] ?? 'plain';
 const tracing = variant === 'otel' ? require('./otel.cjs').startTracing('express') : undefined;
@@ -110,7 +110,49 @@ async function main() {
   }
 }
 
-main().then(done, (error) => {
-  fail('the check script', error);
-  done();
-});
+/**
+ * `groupBy: 'endpoint'`: the label is the route handler's name (the template when it has none). Instrumentation
+ * that wraps route handlers must not change it.
+ */
+async function endpoints() {
+  const registry = new Registry();
+  const app = express();
+  app.use(metrics({ registry, collectDefaultMetrics: false, groupBy: 'endpoint' }));
+  app.get('/users/:id', function readUser(_req, res) {
+    res.send('user');
+  });
+  const api = express.Router();
+  app.use('/api', api);
+  api.get('/posts/:pid', function readPost(_req, res) {
+    res.send('post');
+  });
+  app.get('/anonymous', (_req, res) => {
+    res.send('anonymous');
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  try {
+    await send(base, [
+      ['/users/1', 2],
+      ['/api/posts/3', 1],
+      ['/anonymous', 1],
+    ]);
+    const { samples } = await scrape(base);
+    const count = (endpoint) => value(samples, 'http_request_total', { method: 'GET', endpoint, status: '200' });
+    expectEqual(
+      'groupBy endpoint: the named handlers and the template of the anonymous one',
+      [count('readUser'), count('readPost'), count('/anonymous')],
+      [2, 1, 1],
+    );
+  } finally {
+    server.close();
+  }
+}
+
+main()
+  .then(endpoints)
+  .then(done, (error) => {
+    fail('the check script', error);
+    done();
+  });

@@ -1,10 +1,10 @@
 'use strict';
 /**
  * Fastify as a user writes it, with @prom-http/fastify from its tarball: counts, route templates with plugin
- * prefixes, exceptions (thrown, rejected, reply.send(err)), the 404 bucket. `node fastify.cjs plain|otel|compress`:
+ * prefixes, exceptions (thrown, rejected, reply.send(err)), the 404 bucket, handler names for `groupBy: 'endpoint'`. `node fastify.cjs plain|otel|compress`:
  * alone, beside @fastify/otel (its plugin registered first, as its README says), or with @fastify/compress.
  */
-const { checkDefaults, done, expectEqual, fail, scrape, send } = require('./check.cjs');
+const { checkDefaults, done, expectEqual, fail, scrape, send, value } = require('./check.cjs');
 
 const variant = process.argv[2] ?? 'plain';
 const tracing = variant === 'otel' ? require('./otel.cjs').startTracing('fastify') : undefined;
@@ -92,7 +92,49 @@ async function main() {
   }
 }
 
-main().then(done, (error) => {
-  fail('the check script', error);
-  done();
-});
+/** `groupBy: 'endpoint'`: the label is the route handler's name (the template when it has none). */
+async function endpoints() {
+  const app = Fastify();
+  if (tracing) await app.register(tracing.fastifyOtel.plugin());
+  await app.register(fastifyMetrics, { registry: new Registry(), collectDefaultMetrics: false, groupBy: 'endpoint' });
+  app.get('/users/:id', async function readUser() {
+    return 'user';
+  });
+  app.register(
+    async function api(instance) {
+      instance.get('/posts/:pid', async function readPost() {
+        return 'post';
+      });
+    },
+    { prefix: '/api' },
+  );
+  app.get('/anonymous', async () => 'anonymous');
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    await send(base, [
+      ['/users/1', 2],
+      ['/api/posts/3', 1],
+      ['/anonymous', 1],
+    ]);
+    const { samples } = await scrape(base);
+    const count = (endpoint) => value(samples, 'http_request_total', { method: 'GET', endpoint, status: '200' });
+    expectEqual(
+      'groupBy endpoint: the named handlers and the template of the anonymous one',
+      [count('readUser'), count('readPost'), count('/anonymous')],
+      [2, 1, 1],
+      // @fastify/otel's onRoute hook replaces every route handler with its `handlerWrapped`, and the adapter reads
+      // the handler's name at request time: every route then counts as `handlerWrapped`, whatever the order of
+      // registration.
+      tracing ? 'with @fastify/otel every route is endpoint="handlerWrapped"' : undefined,
+    );
+  } finally {
+    await app.close();
+  }
+}
+
+main()
+  .then(endpoints)
+  .then(done, (error) => {
+    fail('the check script', error);
+    done();
+  });

@@ -177,14 +177,17 @@ async function printVersions(app) {
     }
   };
   const names = [...Object.keys(REGISTRY_DEPENDENCIES), 'fastify-plugin', '@opentelemetry/api'];
-  const latest = await Promise.all(
-    names.map((name) =>
-      run('npm', ['view', name, 'dist-tags.latest'], { timeout: 30_000 }).then(
+  // A few at a time: a dozen npm processes at once overload a 2-core machine past the timeout.
+  const latest = [];
+  for (let i = 0; i < names.length; i += 4) {
+    const batch = names.slice(i, i + 4).map((name) =>
+      run('npm', ['view', name, 'dist-tags.latest'], { timeout: 60_000 }).then(
         (r) => r.stdout.trim(),
         () => '?',
       ),
-    ),
-  );
+    );
+    latest.push(...(await Promise.all(batch)));
+  }
   console.log(
     `   node ${process.version}, OpenTelemetry ${OTEL_LATEST_LINE ? 'SDK 3 line' : '2.x line (the newest line needs Node 22.15+)'}`,
   );
