@@ -1,5 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -32,6 +35,31 @@ async function gatewayMetricsOnce(done: (body: string) => boolean): Promise<stri
     if (done(body) || Date.now() > until) return body;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** One group as the gateway's query API (`/api/v1/metrics`) lists it. */
+interface GatewayGroup {
+  labels: Record<string, string>;
+  [family: string]: unknown;
+}
+
+/** The groups the gateway holds, by its JSON query API: their grouping labels exactly as the gateway stored them. */
+async function gatewayGroups(): Promise<GatewayGroup[]> {
+  const response = await fetch(`${url}/api/v1/metrics`);
+  return ((await response.json()) as { data: GatewayGroup[] }).data;
+}
+
+/** The value of the gauge `name` in `group`, as the query API gives it (a string), or undefined. */
+function groupGauge(group: GatewayGroup | undefined, name: string): string | undefined {
+  return (group?.[name] as { metrics: Array<{ value: string }> } | undefined)?.metrics[0]?.value;
+}
+
+/** A local HTTP server on 127.0.0.1, port 0, answering with `listener`; its base URL. */
+async function localServer(listener: RequestListener): Promise<{ server: Server; base: string }> {
+  const server = createServer(listener);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
 beforeAll(async () => {
@@ -178,6 +206,60 @@ describe('pushToGateway / deleteFromGateway against a real Pushgateway', () => {
     expect(gone(await gatewayMetricsOnce(gone))).toBe(true);
   });
 
+  it('grouping values ".", "..", "/" and "" (and such a job) never change the group: push and delete touch only their own', async () => {
+    // Each group holds one gauge with a value of its own, so a push that lands in another group shows.
+    const pushGroup = (job: string, groupings: Record<string, string>, value: number) => {
+      const registry = new Registry();
+      new Gauge({ name: 'grouping_probe', help: 'Which push wrote this group', registers: [registry] }).set(value);
+      return pushToGateway(url, { job, groupings, registry });
+    };
+    const jobs = new Set(['dots', '.', '..', 'a/b']);
+    // Groups compared as sorted lists of [labels, value], the labels in name order.
+    const canonical = (groups: Array<{ labels: Record<string, string>; value: string | undefined }>) =>
+      groups.map((g) => JSON.stringify([Object.entries(g.labels).sort(), g.value])).sort();
+    const ours = async () =>
+      canonical(
+        (await gatewayGroups())
+          .filter((g) => jobs.has(g.labels.job as string))
+          .map((g) => ({ labels: g.labels, value: groupGauge(g, 'grouping_probe') })),
+      );
+    // The neighbours: the groups a path normalised by ".." or "." would land in.
+    const neighbours: Array<{ job: string; groupings: Record<string, string>; value: number }> = [
+      { job: 'dots', groupings: {}, value: 1 },
+      { job: 'dots', groupings: { instance: 'x' }, value: 2 },
+    ];
+    const tricky: typeof neighbours = [
+      { job: 'dots', groupings: { instance: '..' }, value: 10 },
+      { job: 'dots', groupings: { instance: '.' }, value: 11 },
+      { job: 'dots', groupings: { instance: 'x', shard: '..' }, value: 12 },
+      { job: 'dots', groupings: { instance: 'x', shard: '.' }, value: 13 },
+      { job: 'dots', groupings: { instance: '../x' }, value: 14 },
+      { job: 'dots', groupings: { instance: 'x', shard: '' }, value: 15 },
+      { job: 'dots', groupings: { instance: '%2e%2e' }, value: 16 },
+      { job: '..', groupings: { instance: 'x' }, value: 17 },
+      { job: '.', groupings: {}, value: 18 },
+      { job: 'a/b', groupings: { instance: 'x' }, value: 19 },
+    ];
+    const expected = (groups: typeof neighbours) =>
+      canonical(groups.map((g) => ({ labels: { job: g.job, ...g.groupings }, value: String(g.value) })));
+
+    for (const g of neighbours) await pushGroup(g.job, g.groupings, g.value);
+    for (const g of tricky) await pushGroup(g.job, g.groupings, g.value);
+    // Every push made its own group, with its labels exactly as given, and the neighbours kept their values.
+    expect(await ours()).toEqual(expected([...neighbours, ...tricky]));
+
+    for (const g of tricky) await deleteFromGateway(url, { job: g.job, groupings: g.groupings });
+    const left = expected(neighbours);
+    let groups = await ours();
+    for (const until = Date.now() + 3000; JSON.stringify(groups) !== JSON.stringify(left) && Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      groups = await ours();
+    }
+    // The deletes removed their own groups and nothing else.
+    expect(groups).toEqual(left);
+    for (const g of neighbours) await deleteFromGateway(url, { job: g.job, groupings: g.groupings });
+  });
+
   it('examples/pushgateway/job.mjs pushes its run', async () => {
     if (!existsSync(new URL('packages/core/dist/index.js', ROOT))) {
       throw new Error("the example runs the built packages: run `pnpm -r --filter './packages/*' run build` first");
@@ -191,5 +273,75 @@ describe('pushToGateway / deleteFromGateway against a real Pushgateway', () => {
     expect(sampleValue(body, 'batch_records_processed_total', group)).toBe(250);
     expect(Math.abs((sampleValue(body, 'batch_last_success_timestamp_seconds', group) as number) - Date.now() / 1000)).toBeLessThan(60);
     await deleteFromGateway(url, { job: 'example_batch', groupings: { shard: '7' } });
+  });
+});
+
+describe('pushToGateway / deleteFromGateway against a misbehaving gateway', () => {
+  it('a redirect is not followed: it rejects with a PushgatewayError giving the status and where it pointed', async () => {
+    let requests = 0;
+    const { server, base } = await localServer(function redirect(_req, res) {
+      requests++;
+      res.writeHead(307, { location: 'http://127.0.0.1:1/elsewhere' }).end('moved');
+    });
+    try {
+      const registry = new Registry();
+      new Gauge({ name: 'redirected_gauge', help: 'x', registers: [registry] }).set(1);
+      const error = (await pushToGateway(base, { job: 'moved', registry }).catch((e: unknown) => e)) as PushgatewayError;
+      expect(error).toBeInstanceOf(PushgatewayError);
+      expect(error.status).toBe(307);
+      expect(error.url).toBe(`${base}/metrics/job/moved`);
+      expect(error.body).toBe('moved');
+      expect(error.message).toBe(
+        `prom-http: the Pushgateway at ${base}/metrics/job/moved answered PUT with 307 Temporary Redirect to http://127.0.0.1:1/elsewhere (redirects are not followed: use the URL it points to): moved`,
+      );
+      const deleted = (await deleteFromGateway(base, { job: 'moved' }).catch((e: unknown) => e)) as PushgatewayError;
+      expect(deleted).toBeInstanceOf(PushgatewayError);
+      expect(deleted.status).toBe(307);
+      expect(requests).toBe(2);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('a huge error body is not read: the error holds its first 1 KB', async () => {
+    const total = 50 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    chunk.write('the gateway is unhappy: ');
+    let written = 0;
+    let closed: Promise<unknown> = Promise.resolve();
+    const { server, base } = await localServer(function hugeError(req, res) {
+      req.resume();
+      closed = once(res, 'close');
+      res.writeHead(500, { 'content-type': 'text/plain', 'content-length': total });
+      // Writes as fast as the client reads (each write waits for the last to drain), so what was written when
+      // the connection closed tells how much the client took.
+      const more = () => {
+        while (written < total && !res.destroyed) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    });
+    try {
+      const started = Date.now();
+      const error = (await pushToGateway(base, { job: 'huge', registry: new Registry() }).catch((e: unknown) => e)) as PushgatewayError;
+      await closed;
+      expect(error).toBeInstanceOf(PushgatewayError);
+      expect(error.status).toBe(500);
+      expect(Buffer.byteLength(error.body ?? '')).toBe(1024);
+      expect(error.body).toBe(chunk.toString('latin1', 0, 1024));
+      expect(error.message).toBe(
+        `prom-http: the Pushgateway at ${base}/metrics/job/huge answered PUT with 500 Internal Server Error: ${error.body} [cut at 1 KB]`,
+      );
+      // Socket buffers on both sides hold a few MB at most; reading the body whole would take all 50.
+      expect(written).toBeLessThan(16 * 1024 * 1024);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
