@@ -57,9 +57,9 @@ async function samples(registry: Registry, family: string, name = family): Promi
 
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
-const warnings: Array<{ name: string; message: string }> = [];
-function onWarning(w: Error) {
-  warnings.push({ name: w.name, message: w.message });
+const warnings: Array<{ name: string; code: string | undefined; message: string }> = [];
+function onWarning(w: Error & { code?: string }) {
+  warnings.push({ name: w.name, code: w.code, message: w.message });
 }
 process.on('warning', onWarning);
 afterEach(() => {
@@ -188,6 +188,7 @@ describe('label values', () => {
       const labelWarnings = warnings.filter((w) => w.name === 'PromHttpWarning' && w.message.includes('http_request_total'));
       expect(labelWarnings.length).toBe(1);
       expect(labelWarnings[0]?.message).toContain('returned a promise');
+      expect(labelWarnings[0]?.code).toBe('PROMHTTP_LABEL_ERROR');
     } finally {
       process.off('unhandledRejection', onRejection);
     }

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import promClient, { Counter, Gauge, type Registry } from 'prom-client';
 import { clusterRenderer } from './cluster.js';
 import { type CustomKind, CustomMetric, reuseOrCreate } from './custom-metrics.js';
+import { WARNING_TYPE, warnOnce } from './diagnostics.js';
 import {
   answerScrape,
   asExposition,
@@ -248,9 +249,10 @@ export class PromHttp<Req, Res> {
     if (this.warned.has(metricName)) return;
     this.warned.add(metricName);
     const what = error instanceof LabelValueError ? error.message : `threw (${error instanceof Error ? error.message : String(error)})`;
+    // Once per metric, not once per process: each metric with a bad label function is a separate fix.
     process.emitWarning(
       `a label function of metric "${metricName}" ${what}; its observations are dropped and counted in exporter_label_errors_total`,
-      'PromHttpWarning',
+      { type: WARNING_TYPE, code: 'PROMHTTP_LABEL_ERROR' },
     );
   };
 
@@ -310,7 +312,7 @@ export class PromHttp<Req, Res> {
         try {
           allowed = (await this.options.authorize(req as Req | IncomingMessage)) === true;
         } catch (error) {
-          this.warnOnce('authorize', `authorize() threw (${(error as Error)?.message ?? error}); scrapes are refused`);
+          warnOnce('PROMHTTP_AUTHORIZE_THREW', `authorize() threw (${(error as Error)?.message ?? error}); scrapes are refused`);
         }
         if (!allowed) return UNAUTHORIZED;
       }
@@ -322,12 +324,6 @@ export class PromHttp<Req, Res> {
         body: `metrics could not be rendered: ${(error as Error)?.message ?? error}\n`,
       };
     }
-  }
-
-  private warnOnce(key: string, message: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    process.emitWarning(message, 'PromHttpWarning');
   }
 
   /** Serves the metrics on their own HTTP server (for `path: null`). Rejects when the port is taken. */
