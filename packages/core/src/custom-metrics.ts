@@ -73,15 +73,21 @@ export class CustomMetric<Req, Res> {
     const shape: Record<string, unknown> = { type: kind, labels: labelNames, seriesLimit };
     for (const key of PASS_THROUGH[kind]) shape[key] = opts[key];
 
-    this.metric = reuseOrCreate(defaults.registry, name, shape, () => {
-      const config: Record<string, unknown> = { name, help, labelNames, registers: [defaults.registry] };
-      for (const key of PASS_THROUGH[kind]) if (opts[key] !== undefined) config[key] = opts[key];
-      try {
-        return new METRIC_CLASSES[kind](config as never);
-      } catch (error) {
-        throw new TypeError(`prom-http: metric "${name}": ${(error as Error).message}`);
-      }
-    });
+    this.metric = reuseOrCreate(
+      defaults.registry,
+      name,
+      shape,
+      () => {
+        const config: Record<string, unknown> = { name, help, labelNames, registers: [defaults.registry] };
+        for (const key of PASS_THROUGH[kind]) if (opts[key] !== undefined) config[key] = opts[key];
+        try {
+          return new METRIC_CLASSES[kind](config as never);
+        } catch (error) {
+          throw new TypeError(`prom-http: metric "${name}": ${(error as Error).message}`);
+        }
+      },
+      { seriesLimit: defaults.seriesLimit },
+    );
     this.series = boundOf(this.metric, (seriesLimit as number | undefined) ?? defaults.seriesLimit);
     this.overflowLabels = { ...this.staticLabels };
     for (const [n] of this.dynamicLabels) this.overflowLabels[n] = OVERFLOW;
@@ -149,13 +155,18 @@ export class CustomMetric<Req, Res> {
 
 /**
  * The metric already registered under `name` when it has the same shape (`type`, label names as a set, and
- * every other option the caller gave), else a new one from `create`, with its shape recorded. A TypeError
- * naming what differs otherwise.
+ * every other option the caller gave), else a new one from `create`, with its shape recorded (options the
+ * caller left undefined recorded as in `defaults`). A TypeError naming what differs otherwise.
  */
-export function reuseOrCreate<M>(registry: Registry, name: string, shape: MetricShape, create: () => M): M {
+export function reuseOrCreate<M>(registry: Registry, name: string, shape: MetricShape, create: () => M, defaults: MetricShape = {}): M {
   const existing = registry.getSingleMetric(name) as unknown as { type?: string; labelNames?: readonly string[] } | undefined;
   const here: Record<string, unknown> = { ...shape, labels: [...(shape.labels as readonly string[])].sort() };
-  if (existing === undefined) return setShape(create(), here);
+  if (existing === undefined) {
+    // Recorded with the values it was made with, so that a later clash message shows them.
+    const made: Record<string, unknown> = { ...here };
+    for (const [option, value] of Object.entries(defaults)) made[option] ??= value;
+    return setShape(create(), made);
+  }
   const there = shapeOf(existing) ?? { type: existing.type, labels: [...(existing.labelNames ?? [])].sort() };
   // A metric the app registered is reused on its type and label names: its other settings are not readable.
   const compared = shapeOf(existing) === undefined ? { type: here.type, labels: here.labels } : here;

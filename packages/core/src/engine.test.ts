@@ -267,7 +267,9 @@ describe('custom metric clashes', () => {
     expect(() => e.custom('histogram', 'h_seconds', 'H', { buckets: [1, 3], labels: { a: 'x' } })).toThrow(
       /another "buckets" \(\[1,2\] there, \[1,3\] here\)/,
     );
-    expect(() => e.custom('histogram', 'h_seconds', 'H', { labels: { a: 'y' }, seriesLimit: 5 })).toThrow(/another "seriesLimit"/);
+    expect(() => e.custom('histogram', 'h_seconds', 'H', { labels: { a: 'y' }, seriesLimit: 5 })).toThrow(
+      /another "seriesLimit" \(10000 there, 5 here\)/,
+    );
     // Same shape, or settings left to the metric: reused.
     expect(e.custom('histogram', 'h_seconds', 'H', { labels: { a: 'y' } }).metric).toBe(
       e.custom('histogram', 'h_seconds', 'H', { buckets: [1, 2], labels: { a: 'x' } }).metric,

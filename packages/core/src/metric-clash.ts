@@ -41,7 +41,7 @@ export function firstDifference(there: MetricShape, here: MetricShape): { option
 export function clashError(name: string, existing: unknown, here: MetricShape, instead: string): TypeError {
   const there = shapeOf(existing);
   if (there === undefined) {
-    const { type, labelNames } = existing as { type?: string; labelNames?: readonly string[] };
+    const { type, labelNames } = (existing ?? {}) as { type?: string; labelNames?: readonly string[] };
     return new TypeError(
       `prom-http: metric "${name}" is already registered in this registry by the app, not by prom-http ` +
         `(a ${type ?? 'metric'} with labels [${(labelNames ?? []).join(', ')}]); use ${instead}`,
