@@ -1,9 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 
+const coreVersion = (JSON.parse(readFileSync(new URL('./packages/core/package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
+
 export default defineConfig({
+  // What core's build defines (packages/core/tsup.config.ts), for the tests that run on its sources.
+  define: { __PROM_HTTP_VERSION__: JSON.stringify(coreVersion) },
   resolve: {
     // Package tests run against the sources; examples run as separate processes against the builds.
     alias: {

@@ -1,9 +1,11 @@
 // The benchmark harness in CI: smoke runs of the throughput comparison (both designs, then paired alone), of the
-// request-path and Express-shape timings, a short hostile run that holds prom-http to bounded series, a short
-// instruction count under valgrind and a short count of garbage collections. They run the built packages
-// (packages/*/dist) in separate processes.
+// request-path and Express-shape timings, a short hostile run that holds prom-http to bounded series, the
+// series limit under url x method x random-label traffic (in process), a short instruction count under
+// valgrind and a short count of garbage collections. They run the built packages (packages/*/dist) in
+// separate processes.
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { METHODS } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -120,6 +122,19 @@ describe('bench', () => {
       timeout: 60_000,
     });
     expect(stdout).toMatch(/median: -?\d+ ns per request/);
+  }, 60_000);
+
+  it('series limit: url x method x random label traffic stays at the limit plus one overflow series per method and status', async () => {
+    await run(process.execPath, ['--expose-gc', here('./series-limit.mjs'), '--smoke', '--out', out], { timeout: 60_000 });
+    const { limit, rows } = JSON.parse(readFileSync(join(out, 'series-limit.json'), 'utf8')) as {
+      limit: number;
+      rows: Array<{ requests: number; series: number; durationSeries: number }>;
+    };
+    expect(rows.map((r) => r.requests)).toEqual([0, 1750, 3500, 5250]);
+    for (const r of rows.slice(1)) {
+      expect(r.series).toBe(limit + METHODS.length * 3);
+      expect(r.durationSeries).toBe(r.series);
+    }
   }, 60_000);
 
   it("Express's request shapes: the harness times reads of request objects made both ways", async () => {

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
 export default defineConfig({
   entry: ['src/index.ts'],
@@ -8,4 +11,6 @@ export default defineConfig({
   target: 'node20',
   sourcemap: true,
   external: [/^@prom-http\//, 'prom-client', 'express', 'fastify'],
+  // exporter_info's version label, read from package.json so that it cannot drift from the published version.
+  define: { __PROM_HTTP_VERSION__: JSON.stringify(version) },
 });

@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry, Summary } from 'prom-client';
+import { clashError, firstDifference, type MetricShape, setShape, shapeOf } from './metric-clash.js';
 import { assertMetricName, labelString, splitLabels } from './options.js';
+import { OVERFLOW } from './request-metrics.js';
 import type { EnteredWrapper } from './request-record.js';
 import type { CustomMetricOptions, LabelFunction } from './types.js';
 
@@ -28,6 +30,10 @@ export class CustomMetric<Req, Res> {
   readonly metric: AnyMetric;
   private readonly staticLabels: Record<string, string>;
   private readonly dynamicLabels: ReadonlyArray<readonly [string, LabelFunction<Req, Res>]>;
+  /** The series of the metric (shared by every wrapper of it) and its `seriesLimit`. */
+  private readonly series: SeriesBound;
+  /** The labels of the overflow series: static values kept, per-request ones `<overflow>`. */
+  private readonly overflowLabels: Record<string, string>;
   constructor(
     readonly kind: CustomKind,
     readonly name: string,
@@ -37,13 +43,14 @@ export class CustomMetric<Req, Res> {
       registry: Registry;
       staticLabels: ReadonlyArray<readonly [string, string]>;
       dynamicLabels: ReadonlyArray<readonly [string, LabelFunction<Req, Res>]>;
+      seriesLimit: number;
     },
     private readonly onLabelError: LabelErrorSink,
   ) {
     assertMetricName('name', name);
     if (typeof help !== 'string' || help === '') throw new TypeError(`prom-http: metric "${name}" needs a non-empty help text`);
     const opts = (options ?? {}) as Record<string, unknown>;
-    const known = new Set(['labels', 'initialValueWhenOnlyStaticLabels', ...PASS_THROUGH[kind]]);
+    const known = new Set(['labels', 'initialValueWhenOnlyStaticLabels', 'seriesLimit', ...PASS_THROUGH[kind]]);
     for (const key of Object.keys(opts)) {
       if (!known.has(key)) throw new TypeError(`prom-http: option "${key}" is not an option of a ${kind} (metric "${name}")`);
     }
@@ -59,15 +66,31 @@ export class CustomMetric<Req, Res> {
     this.staticLabels = Object.fromEntries(staticPairs);
     const labelNames = [...staticPairs.map(([n]) => n), ...this.dynamicLabels.map(([n]) => n)];
 
-    this.metric = reuseOrCreate(defaults.registry, kind, name, labelNames, () => {
-      const config: Record<string, unknown> = { name, help, labelNames, registers: [defaults.registry] };
-      for (const key of PASS_THROUGH[kind]) if (opts[key] !== undefined) config[key] = opts[key];
-      try {
-        return new METRIC_CLASSES[kind](config as never);
-      } catch (error) {
-        throw new TypeError(`prom-http: metric "${name}": ${(error as Error).message}`);
-      }
-    });
+    const seriesLimit = opts.seriesLimit;
+    if (seriesLimit !== undefined && (typeof seriesLimit !== 'number' || !Number.isInteger(seriesLimit) || seriesLimit < 1)) {
+      throw new TypeError(`prom-http: option "seriesLimit" of metric "${name}" must be a positive integer, got ${String(seriesLimit)}`);
+    }
+    const shape: Record<string, unknown> = { type: kind, labels: labelNames, seriesLimit };
+    for (const key of PASS_THROUGH[kind]) shape[key] = opts[key];
+
+    this.metric = reuseOrCreate(
+      defaults.registry,
+      name,
+      shape,
+      () => {
+        const config: Record<string, unknown> = { name, help, labelNames, registers: [defaults.registry] };
+        for (const key of PASS_THROUGH[kind]) if (opts[key] !== undefined) config[key] = opts[key];
+        try {
+          return new METRIC_CLASSES[kind](config as never);
+        } catch (error) {
+          throw new TypeError(`prom-http: metric "${name}": ${(error as Error).message}`);
+        }
+      },
+      { seriesLimit: defaults.seriesLimit },
+    );
+    this.series = boundOf(this.metric, (seriesLimit as number | undefined) ?? defaults.seriesLimit);
+    this.overflowLabels = { ...this.staticLabels };
+    for (const [n] of this.dynamicLabels) this.overflowLabels[n] = OVERFLOW;
 
     const initial = opts.initialValueWhenOnlyStaticLabels ?? true;
     if (typeof initial !== 'boolean') throw new TypeError('prom-http: option "initialValueWhenOnlyStaticLabels" must be a boolean');
@@ -82,15 +105,28 @@ export class CustomMetric<Req, Res> {
     // prom-client's Summary has no way to export a series before its first observation.
   }
 
-  /** The label values of this request, or null (and the error reported) when a label function threw. */
+  /**
+   * The label values of this request, or null (and the error reported) when a label function threw or gave no
+   * label value. A label set that would make a series past `seriesLimit` gives the overflow series.
+   */
   private labels(req: Req, res: Res): Record<string, string> | null {
     if (this.dynamicLabels.length === 0) return this.staticLabels;
     const labels: Record<string, string> = { ...this.staticLabels };
+    let key = '';
     try {
-      for (const [name, fn] of this.dynamicLabels) labels[name] = labelString(fn(req, res));
+      for (const [name, fn] of this.dynamicLabels) {
+        const value = labelString(fn(req, res));
+        labels[name] = value;
+        key += `${value}\u0000`;
+      }
     } catch (error) {
       this.onLabelError(this.name, error);
       return null;
+    }
+    const { keys, limit } = this.series;
+    if (!keys.has(key)) {
+      if (keys.size >= limit) return this.overflowLabels;
+      keys.add(key);
     }
     return labels;
   }
@@ -117,17 +153,50 @@ export class CustomMetric<Req, Res> {
   }
 }
 
-/** The metric already registered under `name` when its type and label names match; a TypeError otherwise. */
-export function reuseOrCreate<M>(registry: Registry, type: string, name: string, labelNames: readonly string[], create: () => M): M {
+/**
+ * The metric already registered under `name` when it has the same shape (`type`, label names as a set, and
+ * every other option the caller gave), else a new one from `create`, with its shape recorded (options the
+ * caller left undefined recorded as in `defaults`). A TypeError naming what differs otherwise.
+ */
+export function reuseOrCreate<M>(registry: Registry, name: string, shape: MetricShape, create: () => M, defaults: MetricShape = {}): M {
   const existing = registry.getSingleMetric(name) as unknown as { type?: string; labelNames?: readonly string[] } | undefined;
-  if (existing === undefined) return create();
-  const sameLabels =
-    existing.labelNames !== undefined &&
-    existing.labelNames.length === labelNames.length &&
-    labelNames.every((n) => existing.labelNames?.includes(n));
-  if (existing.type === type && sameLabels) return existing as M;
-  throw new TypeError(
-    `prom-http: metric "${name}" is already registered as a ${existing.type ?? 'metric'} with labels [${(existing.labelNames ?? []).join(', ')}]; ` +
-      `cannot create a ${type} with labels [${labelNames.join(', ')}]`,
-  );
+  const here: Record<string, unknown> = { ...shape, labels: [...(shape.labels as readonly string[])].sort() };
+  if (existing === undefined) {
+    // Recorded with the values it was made with, so that a later clash message shows them.
+    const made: Record<string, unknown> = { ...here };
+    for (const [option, value] of Object.entries(defaults)) made[option] ??= value;
+    return setShape(create(), made);
+  }
+  const there = shapeOf(existing) ?? { type: existing.type, labels: [...(existing.labelNames ?? [])].sort() };
+  // A metric the app registered is reused on its type and label names: its other settings are not readable.
+  const compared = shapeOf(existing) === undefined ? { type: here.type, labels: here.labels } : here;
+  if (firstDifference(there, compared) === null) return existing as M;
+  throw clashError(name, existing, here, 'another metric name or "registry"');
+}
+
+/** The label sets seen by a metric, bounded by `limit`. */
+interface SeriesBound {
+  readonly keys: Set<string>;
+  readonly limit: number;
+}
+
+const bounds = new WeakMap<object, SeriesBound>();
+
+/**
+ * The series bound of `metric`, shared by every wrapper of it (the first one sets the limit). A reset of the
+ * metric (`registry.resetMetrics()`) empties it along with the metric's series.
+ */
+function boundOf(metric: AnyMetric, limit: number): SeriesBound {
+  let bound = bounds.get(metric);
+  if (bound === undefined) {
+    bound = { keys: new Set(), limit };
+    bounds.set(metric, bound);
+    const { keys } = bound;
+    const reset = metric.reset;
+    metric.reset = function resetWithSeriesBound(this: AnyMetric) {
+      keys.clear();
+      reset.call(this);
+    };
+  }
+  return bound;
 }

@@ -1,9 +1,10 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import promClient, { Counter, Gauge, type Registry } from 'prom-client';
 import { clusterRenderer } from './cluster.js';
 import { type CustomKind, CustomMetric, reuseOrCreate } from './custom-metrics.js';
+import { WARNING_TYPE, warnOnce } from './diagnostics.js';
 import {
   answerScrape,
   asExposition,
@@ -14,7 +15,7 @@ import {
   UNAUTHORIZED,
 } from './exposition.js';
 import { startHttpServer } from './metrics-server.js';
-import { labelString, type ResolvedOptions, resolveOptions } from './options.js';
+import { LabelValueError, labelString, type ResolvedOptions, resolveOptions } from './options.js';
 import {
   DEFAULT_METRICS,
   type InProgressGauge,
@@ -37,9 +38,6 @@ export interface RouteReader<Req, Res> {
   /** The request path without query string. */
   url(req: Req, res: Res): string;
 }
-
-/** Prevents a second `collectDefaultMetrics` on a registry (prom-client would throw on the duplicate names). */
-const processMetricsCollected = new WeakSet<Registry>();
 
 /**
  * The framework-free engine behind both adapters: resolved options, the default metrics, the request
@@ -75,7 +73,7 @@ export class PromHttp<Req, Res> {
       this.store = families.store;
       this.inProgress = families.inProgress;
       const infoLabels = ['version', ...o.staticLabels.map(([n]) => n)];
-      const info = reuseOrCreate(o.registry, 'gauge', o.namePrefix + DEFAULT_METRICS.info.name, infoLabels, () => {
+      const info = reuseOrCreate(o.registry, o.namePrefix + DEFAULT_METRICS.info.name, { type: 'gauge', labels: infoLabels }, () => {
         return new Gauge({
           name: o.namePrefix + DEFAULT_METRICS.info.name,
           help: DEFAULT_METRICS.info.help,
@@ -86,19 +84,18 @@ export class PromHttp<Req, Res> {
       });
       info.set({ version: VERSION, ...Object.fromEntries(o.staticLabels) }, 1);
     }
-    this.labelErrors = reuseOrCreate(o.registry, 'counter', 'exporter_label_errors_total', ['metric'], () => {
+    this.labelErrors = reuseOrCreate(o.registry, 'exporter_label_errors_total', { type: 'counter', labels: ['metric'] }, () => {
       return new Counter({
         name: 'exporter_label_errors_total',
-        help: 'Observations dropped because a label function threw',
+        help: 'Observations dropped because a label function threw or gave no label value',
         labelNames: ['metric'],
         registers: [o.registry],
       });
     });
-    if (o.collectDefaultMetrics && !processMetricsCollected.has(o.registry)) {
-      processMetricsCollected.add(o.registry);
-      if (o.registry.getSingleMetric('process_cpu_seconds_total') === undefined) {
-        promClient.collectDefaultMetrics({ register: o.registry });
-      }
+    // Asking the registry, not remembering the registries already served: after `registry.clear()` a new
+    // instance brings the process metrics back.
+    if (o.collectDefaultMetrics && o.registry.getSingleMetric('process_cpu_seconds_total') === undefined) {
+      promClient.collectDefaultMetrics({ register: o.registry });
     }
 
     const { groupBy } = o;
@@ -111,7 +108,9 @@ export class PromHttp<Req, Res> {
         return routes.endpoint(req, res) ?? UNMATCHED;
       };
     } else if (groupBy === 'url') {
-      this.routeLabel = routes.url;
+      this.routeLabel = function urlLabel(req, res) {
+        return labelString(routes.url(req, res));
+      };
     } else {
       this.routeLabel = function customLabel(req) {
         return labelString(groupBy(req));
@@ -244,14 +243,16 @@ export class PromHttp<Req, Res> {
     }
   }
 
-  /** A label function threw: count it, warn once per metric, drop the observation. */
+  /** A label function threw or gave no label value: count it, warn once per metric, drop the observation. */
   reportLabelError = (metricName: string, error: unknown): void => {
     this.labelErrors.inc({ metric: metricName });
     if (this.warned.has(metricName)) return;
     this.warned.add(metricName);
+    const what = error instanceof LabelValueError ? error.message : `threw (${error instanceof Error ? error.message : String(error)})`;
+    // Once per metric, not once per process: each metric with a bad label function is a separate fix.
     process.emitWarning(
-      `a label function of metric "${metricName}" threw (${error instanceof Error ? error.message : String(error)}); its observations are dropped and counted in exporter_label_errors_total`,
-      'PromHttpWarning',
+      `a label function of metric "${metricName}" ${what}; its observations are dropped and counted in exporter_label_errors_total`,
+      { type: WARNING_TYPE, code: 'PROMHTTP_LABEL_ERROR' },
     );
   };
 
@@ -264,7 +265,12 @@ export class PromHttp<Req, Res> {
       name,
       help,
       options,
-      { registry: this.registry, staticLabels: this.options.staticLabels, dynamicLabels: this.options.dynamicLabels },
+      {
+        registry: this.registry,
+        staticLabels: this.options.staticLabels,
+        dynamicLabels: this.options.dynamicLabels,
+        seriesLimit: this.options.seriesLimit,
+      },
       this.reportLabelError,
     );
   }
@@ -299,14 +305,14 @@ export class PromHttp<Req, Res> {
   }
 
   /** Answers a scrape: `authorize`, method check, negotiation, `name[]` filter and gzip. Never rejects. */
-  async scrape(req: Req | undefined, request: ScrapeRequest): Promise<ScrapeResponse> {
+  async scrape(req: Req | IncomingMessage | undefined, request: ScrapeRequest): Promise<ScrapeResponse> {
     try {
       if (this.options.authorize !== null) {
         let allowed = false;
         try {
-          allowed = (await this.options.authorize(req as Req)) === true;
+          allowed = (await this.options.authorize(req as Req | IncomingMessage)) === true;
         } catch (error) {
-          this.warnOnce('authorize', `authorize() threw (${(error as Error)?.message ?? error}); scrapes are refused`);
+          warnOnce('PROMHTTP_AUTHORIZE_THREW', `authorize() threw (${(error as Error)?.message ?? error}); scrapes are refused`);
         }
         if (!allowed) return UNAUTHORIZED;
       }
@@ -320,14 +326,8 @@ export class PromHttp<Req, Res> {
     }
   }
 
-  private warnOnce(key: string, message: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    process.emitWarning(message, 'PromHttpWarning');
-  }
-
   /** Serves the metrics on their own HTTP server (for `path: null`). Rejects when the port is taken. */
   startHttpServer(port: number, options: HttpServerOptions = {}) {
-    return startHttpServer(port, options, (req, request) => this.scrape(req as Req, request));
+    return startHttpServer(port, options, (req, request) => this.scrape(req, request));
   }
 }

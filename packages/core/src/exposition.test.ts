@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { generateMetrics, OPENMETRICS_CONTENT_TYPE, requestedNames } from './exposition.js';
+import { generateMetrics, OPENMETRICS_CONTENT_TYPE, requestedNames, wantsOpenMetrics } from './exposition.js';
 import { DEFAULT_BUCKETS } from './options.js';
 import { registerRequestFamilies } from './request-metrics.js';
 
@@ -153,5 +153,35 @@ describe('series store', () => {
     expect(() => registerRequestFamilies(registry, '', 'endpoint', [], [], DEFAULT_BUCKETS, true, 10)).toThrow(TypeError);
     const again = registerRequestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10);
     expect(again.store.routeLabelName).toBe('path');
+  });
+});
+
+describe('wantsOpenMetrics', () => {
+  it.each([
+    // What Prometheus sends.
+    [
+      'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+      true,
+    ],
+    ['application/openmetrics-text', true],
+    ['Application/OpenMetrics-Text', true],
+    ['APPLICATION/OPENMETRICS-TEXT; VERSION=1.0.0', true],
+    ['application/openmetrics-text;q=0, text/plain', false],
+    ['application/openmetrics-text; q=0', false],
+    ['application/openmetrics-text;q=0.0', false],
+    ['text/plain, application/openmetrics-text;q=0.5', false],
+    ['text/plain;q=0.5, application/openmetrics-text;q=0.5', true],
+    ['text/*;q=0.2, application/openmetrics-text;q=0.3', true],
+    ['text/plain;q=0, application/openmetrics-text;q=0.1', true],
+    ['application/openmetrics-text;q=0.1, */*', false],
+    ['*/*', false],
+    ['application/*', false],
+    ['text/plain', false],
+    ['application/openmetrics-text;q=abc', false],
+    ['application/openmetrics-textual', false],
+    ['', false],
+    [undefined, false],
+  ])('%s -> %s', (accept, expected) => {
+    expect(wantsOpenMetrics(accept)).toBe(expected);
   });
 });

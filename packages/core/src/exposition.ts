@@ -13,9 +13,48 @@ function gzip(body: string | Buffer): Promise<Buffer> {
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
-/** True when the scrape's Accept header asks for OpenMetrics. */
+/** The quality (`q`) of one media range's parameters: 1 when absent, 0 when not a number from 0 to 1. */
+function quality(params: readonly string[]): number {
+  for (let i = 1; i < params.length; i++) {
+    const param = (params[i] as string).trim();
+    if (param.length > 2 && (param[0] === 'q' || param[0] === 'Q') && param[1] === '=') {
+      const q = Number(param.slice(2));
+      return q >= 0 && q <= 1 ? q : 0;
+    }
+  }
+  return 1;
+}
+
+/**
+ * True when the scrape's `Accept` header (a media-range list, RFC 9110 section 12.5.1) prefers OpenMetrics.
+ *
+ * The rule: OpenMetrics only when `application/openmetrics-text` is named (any case) with a quality above 0,
+ * and text/plain is not preferred to it. The quality of each type is that of the most specific range matching
+ * it (`text/plain` before `text/*` before the full wildcard), the highest when a type is named twice; a type no range
+ * matches has quality 0. Wildcards alone (the full wildcard, `application/*`) never select OpenMetrics: the classic
+ * text format stays the answer to a client that did not ask for OpenMetrics by name. On a tie OpenMetrics wins:
+ * a client that names it is one that reads it (Prometheus sends it first, at q=1).
+ */
 export function wantsOpenMetrics(accept: string | undefined): boolean {
-  return accept?.includes('application/openmetrics-text') === true;
+  if (accept === undefined || accept === '') return false;
+  let openMetrics = -1;
+  // Quality of text/plain and the specificity of the range that gave it: 3 exact, 2 text/*, 1 the full wildcard.
+  let text = 0;
+  let textSpecificity = 0;
+  for (const range of accept.split(',')) {
+    const params = range.split(';');
+    const type = (params[0] as string).trim().toLowerCase();
+    if (type === 'application/openmetrics-text') {
+      openMetrics = Math.max(openMetrics, quality(params));
+      continue;
+    }
+    const specificity = type === 'text/plain' ? 3 : type === 'text/*' ? 2 : type === '*/*' ? 1 : 0;
+    if (specificity === 0 || specificity < textSpecificity) continue;
+    const q = quality(params);
+    text = specificity > textSpecificity ? q : Math.max(text, q);
+    textSpecificity = specificity;
+  }
+  return openMetrics > 0 && openMetrics >= text;
 }
 
 interface RegistryMetric {
@@ -71,11 +110,7 @@ export async function renderExposition(
       parts.push({ metric, fast: metric[kFastRender] === true && defaultLabels === null, defaultLabels });
     }
   }
-  const data = await Promise.all(
-    parts.map(({ metric, fast }) =>
-      fast ? null : typeof metric.getForPromString === 'function' ? metric.getForPromString() : metric.get(),
-    ),
-  );
+  const data = await Promise.all(parts.map(({ metric, fast }) => (fast ? null : collect(metric))));
   const f = openMetrics ? OPENMETRICS_FRAMING : TEXT_FRAMING;
   const w = new ByteWriter();
   parts.forEach(({ metric, fast, defaultLabels }, i) => {
@@ -87,7 +122,18 @@ export async function renderExposition(
   return { contentType: f.contentType, body: w.result() };
 }
 
-/** Like {@link renderExposition}, with the body as a string. */
+/** The data of a metric prom-client renders; rejects naming the metric when its collection throws or rejects. */
+async function collect(metric: RegistryMetric): Promise<FamilyData> {
+  try {
+    return await (typeof metric.getForPromString === 'function' ? metric.getForPromString() : metric.get());
+  } catch (error) {
+    throw new Error(`metric "${metric.name}" could not be collected: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Like {@link renderExposition}, with the body as a string. Rejects when a metric cannot be collected. */
 export async function generateMetrics(registries: Registry | readonly Registry[], options: GenerateOptions = {}): Promise<Exposition> {
   return asExposition(await renderExposition(registries, options));
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import promClient, { type Registry } from 'prom-client';
 import type { GroupByFunction, LabelFunction, LabelValue, MetricsOptions, PathPattern } from './types.js';
 
@@ -23,7 +24,7 @@ export interface ResolvedOptions<Req, Res> {
   excludeUserDefaults: boolean;
   registry: Registry;
   collectDefaultMetrics: boolean;
-  authorize: ((req: Req) => boolean | Promise<boolean>) | null;
+  authorize: ((req: Req | IncomingMessage) => boolean | Promise<boolean>) | null;
   seriesLimit: number;
   cluster: boolean;
 }
@@ -76,11 +77,43 @@ export function assertLabelName(option: string, name: unknown): asserts name is 
   }
 }
 
-/** Numbers become strings, `null`/`undefined` become `""`. */
+/** Longest label value exported: longer ones are cut here, so a request cannot put a megabyte into every scrape. */
+export const MAX_LABEL_LENGTH = 256;
+
+/** A label value that is not one: the observation is dropped and counted as a label error. */
+export class LabelValueError extends Error {
+  override name = 'LabelValueError';
+}
+
+function ignore(): void {}
+
+function cut(value: string): string {
+  if (value.length <= MAX_LABEL_LENGTH) return value;
+  // Cutting between the halves of a surrogate pair would leave half a character (exported as U+FFFD).
+  const code = value.charCodeAt(MAX_LABEL_LENGTH - 1);
+  return value.slice(0, code >= 0xd800 && code <= 0xdbff ? MAX_LABEL_LENGTH - 1 : MAX_LABEL_LENGTH);
+}
+
+/**
+ * A label value as exported: numbers, booleans and bigints become strings, `null`/`undefined` `""`, an array of
+ * strings its elements joined with `,`; cut at {@link MAX_LABEL_LENGTH} characters. Anything else (a promise,
+ * an object, a function) throws a {@link LabelValueError}: `String()` of it would export `[object Promise]`.
+ */
 export function labelString(value: LabelValue): string {
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') return value.length <= MAX_LABEL_LENGTH ? value : cut(value);
   if (value === null || value === undefined) return '';
-  return String(value);
+  const type = typeof value;
+  if (type === 'number' || type === 'boolean' || type === 'bigint') return String(value);
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return cut(value.join(','));
+  const then = (value as { then?: unknown }).then;
+  if (typeof then === 'function') {
+    // Nobody else will ever look at this promise: a rejection must not become an unhandled one.
+    (then as (ok: () => void, ko: () => void) => void).call(value, ignore, ignore);
+    throw new LabelValueError('returned a promise; label functions must return the value itself');
+  }
+  throw new LabelValueError(
+    `returned ${Array.isArray(value) ? 'an array with values other than strings' : `a ${type}`}; label values are strings, numbers, booleans or null`,
+  );
 }
 
 /** Splits label sources into static values and per-request functions, validating names. */
@@ -101,15 +134,12 @@ export function splitLabels<Req, Res>(
     assertLabelName(option, name);
     if (typeof value === 'function') {
       dynamicLabels.push([name, value as LabelFunction<Req, Res>]);
-    } else if (
-      value === null ||
-      value === undefined ||
-      ['string', 'number', 'boolean', 'bigint'].includes(typeof value) ||
-      Array.isArray(value)
-    ) {
-      staticLabels.push([name, labelString(value as LabelValue)]);
     } else {
-      fail(option, `label "${name}" must be a string, number or function, got ${describe(value)}`);
+      try {
+        staticLabels.push([name, labelString(value as LabelValue)]);
+      } catch {
+        fail(option, `label "${name}" must be a string, number, boolean, array of strings or function, got ${describe(value)}`);
+      }
     }
   }
   return { staticLabels, dynamicLabels };
@@ -222,7 +252,7 @@ export function resolveOptions<Req, Res>(options: MetricsOptions<Req, Res> | und
   let authorize: ResolvedOptions<Req, Res>['authorize'] = null;
   if (opts.authorize !== undefined) {
     if (typeof opts.authorize !== 'function') fail('authorize', `must be a function, got ${describe(opts.authorize)}`);
-    authorize = opts.authorize as (req: Req) => boolean | Promise<boolean>;
+    authorize = opts.authorize as (req: Req | IncomingMessage) => boolean | Promise<boolean>;
   }
 
   let seriesLimit = 10_000;

@@ -9,6 +9,7 @@ import {
   labelText,
   valueString,
 } from './exposition-format.js';
+import { clashError, firstDifference, setShape, shapeOf } from './metric-clash.js';
 
 /** Route-label value of a request no route matched. */
 export const UNMATCHED = '<unmatched>';
@@ -55,7 +56,11 @@ export class Series {
 
 type StatusMap = Map<number | string, Series>;
 
-/** The series of the request families, bounded by `seriesLimit` distinct route values. */
+/**
+ * The series of the request families: at most `seriesLimit` of them with the request's own route and
+ * per-request default label values; a request that would make one more is recorded in the `<overflow>` series
+ * of its method and status.
+ */
 export class SeriesStore {
   readonly series: Series[] = [];
   /** route -> method -> status (or status + dynamic labels) -> series. */
@@ -72,12 +77,15 @@ export class SeriesStore {
     summary: Summary<string> | null,
   ) {
     this.summary = summary;
+    const dynamicCount = defaultLabelNames.length - staticLabels.length;
+    this.overflowDynamic = dynamicCount === 0 ? null : new Array<string>(dynamicCount).fill(OVERFLOW);
+    this.overflowKeySuffix = this.overflowDynamic === null ? null : `\u0000${this.overflowDynamic.join('\u0000')}`;
   }
 
-  /** Identity of the layout: a second instance may share this store only if it matches. */
-  get signature(): string {
-    return JSON.stringify([this.routeLabelName, this.defaultLabelNames, this.buckets, this.summary !== null]);
-  }
+  /** The per-request default label values of the overflow series (null when there are none). */
+  private readonly overflowDynamic: string[] | null;
+  /** What `observe` appends to the status to key the overflow series by its dynamic values. */
+  private readonly overflowKeySuffix: string | null;
 
   /** The series of the last observation: consecutive requests mostly repeat it, and it spares three lookups. */
   private last: Series | null = null;
@@ -105,26 +113,25 @@ export class SeriesStore {
 
   private lookup(method: string, route: string, status: number, key: number | string, dynamic: string[] | null): Series {
     let byMethod = this.routes.get(route);
-    if (byMethod === undefined) {
-      if (this.routes.size >= this.seriesLimit) {
-        route = OVERFLOW;
-        byMethod = this.routes.get(OVERFLOW);
-      }
-      if (byMethod === undefined) {
-        byMethod = new Map();
-        this.routes.set(route, byMethod);
-      }
+    let byStatus = byMethod?.get(method);
+    const found = byStatus?.get(key);
+    if (found !== undefined) return found;
+    if (this.series.length >= this.seriesLimit && route !== OVERFLOW) {
+      // Past the limit nothing of the request's own values is kept (no map entry either): method and status
+      // are bounded by HTTP, so the overflow series stay few whatever the traffic.
+      const overflowKey = this.overflowKeySuffix === null ? status : `${status}${this.overflowKeySuffix}`;
+      return this.lookup(method, OVERFLOW, status, overflowKey, this.overflowDynamic);
     }
-    let byStatus = byMethod.get(method);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      this.routes.set(route, byMethod);
+    }
     if (byStatus === undefined) {
       byStatus = new Map();
       byMethod.set(method, byStatus);
     }
-    let series = byStatus.get(key);
-    if (series === undefined) {
-      series = this.createSeries(method, route, status, key, dynamic);
-      byStatus.set(key, series);
-    }
+    const series = this.createSeries(method, route, status, key, dynamic);
+    byStatus.set(key, series);
     return series;
   }
 
@@ -346,8 +353,14 @@ export class InProgressGauge implements FastFamily {
     w.str(out);
   }
 
+  /**
+   * Zeroes the gauge with fresh cells. Requests in flight keep the cell they incremented and decrement that
+   * one when they finish: zeroing the cells in place would take them below zero.
+   */
   reset(): void {
-    for (const c of this.cells.values()) c.value = 0;
+    for (const [method, old] of this.cells) this.cells.set(method, new ProgressCell(old.labels, old.text));
+    this.last = null;
+    this.lastMethod = '';
   }
 }
 
@@ -357,11 +370,10 @@ export interface RequestFamilies {
   inProgress: InProgressGauge;
 }
 
-const kStore = Symbol.for('prom-http.store');
-
 /**
  * Registers the default request families in `registry`, or reuses those a previous instance registered there
- * with the same layout. Any other metric already holding one of the names is a clash.
+ * with the same options. Any other metric already holding one of the names is a clash (a TypeError naming the
+ * option that differs, or saying the app registered it).
  */
 export function registerRequestFamilies(
   registry: Registry,
@@ -381,37 +393,42 @@ export function registerRequestFamilies(
   };
   const defaultLabelNames = [...staticLabels.map(([n]) => n), ...dynamicLabelNames];
   const staticText = staticLabels.map(([n, v]) => `,${n}="${escapeLabelValue(v)}"`).join('');
+  const defaultLabels: Record<string, string> = Object.fromEntries(staticLabels);
+  for (const name of dynamicLabelNames) defaultLabels[name] = '(req, res) => value';
+  // Keyed by the option that sets each, for the clash message.
+  const shape = { groupBy: routeLabelName, defaultLabels, latencyAsHistogram, buckets: latencyAsHistogram ? buckets : null, seriesLimit };
+  const instead = 'another "prefix" or "registry"';
 
-  const existing = registry.getSingleMetric(names.total) as unknown as (RequestCounter & { [kStore]?: true }) | undefined;
-  const existingGauge = registry.getSingleMetric(names.inProgress) as unknown as InProgressGauge | undefined;
+  const existing = registry.getSingleMetric(names.total);
   if (existing !== undefined) {
-    const wanted = JSON.stringify([routeLabelName, defaultLabelNames, buckets, !latencyAsHistogram]);
-    if (!(existing instanceof RequestCounter) || existing.store.signature !== wanted || !(existingGauge instanceof InProgressGauge)) {
-      throw new TypeError(
-        `prom-http: metric "${names.total}" is already registered with other labels or type; use another "prefix" or "registry"`,
-      );
-    }
-    return { store: existing.store, inProgress: existingGauge };
+    if (!(existing instanceof RequestCounter)) throw clashError(names.total, existing, shape, instead);
+    const gauge = registry.getSingleMetric(names.inProgress);
+    if (!(gauge instanceof InProgressGauge)) throw clashError(names.inProgress, gauge, shape, instead);
+    if (firstDifference(shapeOf(existing) ?? {}, shape) !== null) throw clashError(names.total, existing, shape, instead);
+    return { store: existing.store, inProgress: gauge };
   }
   for (const name of Object.values(names)) {
-    if (registry.getSingleMetric(name) !== undefined) {
-      throw new TypeError(`prom-http: metric "${name}" is already registered; use another "prefix" or "registry"`);
-    }
+    const taken = registry.getSingleMetric(name);
+    if (taken !== undefined) throw clashError(name, taken, shape, instead);
   }
 
   const summary = latencyAsHistogram
     ? null
-    : new Summary({
-        name: names.duration,
-        help: DEFAULT_METRICS.duration.help,
-        labelNames: ['method', routeLabelName, 'status', ...defaultLabelNames],
-        registers: [registry],
-      });
+    : setShape(
+        new Summary({
+          name: names.duration,
+          help: DEFAULT_METRICS.duration.help,
+          labelNames: ['method', routeLabelName, 'status', ...defaultLabelNames],
+          registers: [registry],
+        }),
+        shape,
+      );
   const store = new SeriesStore(routeLabelName, defaultLabelNames, staticText, staticLabels, buckets, seriesLimit, summary);
-  if (latencyAsHistogram) registry.registerMetric(new DurationHistogram(names.duration, DEFAULT_METRICS.duration.help, store) as never);
-  registry.registerMetric(new RequestCounter(names.total, DEFAULT_METRICS.total.help, store, false) as never);
-  registry.registerMetric(new RequestCounter(names.exceptions, DEFAULT_METRICS.exceptions.help, store, true) as never);
-  const inProgress = new InProgressGauge(names.inProgress, DEFAULT_METRICS.inProgress.help, staticLabels);
+  if (latencyAsHistogram)
+    registry.registerMetric(setShape(new DurationHistogram(names.duration, DEFAULT_METRICS.duration.help, store), shape) as never);
+  registry.registerMetric(setShape(new RequestCounter(names.total, DEFAULT_METRICS.total.help, store, false), shape) as never);
+  registry.registerMetric(setShape(new RequestCounter(names.exceptions, DEFAULT_METRICS.exceptions.help, store, true), shape) as never);
+  const inProgress = setShape(new InProgressGauge(names.inProgress, DEFAULT_METRICS.inProgress.help, staticLabels), shape);
   registry.registerMetric(inProgress as never);
   return { store, inProgress };
 }

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
 /**
@@ -87,12 +87,18 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
    */
   collectDefaultMetrics?: boolean;
   /**
-   * Decides whether a scrape may read the metrics; `false` answers 401 with no metrics.
+   * Decides whether a scrape may read the metrics; `false` (or a throw) answers 401 with no metrics.
+   *
+   * A scrape of the app's own metrics route passes the framework's request (Express `Request`, Fastify
+   * `FastifyRequest`); a scrape of the server of `startHttpServer` passes Node's `IncomingMessage`, as that
+   * server has no framework. Read what both have, e.g. `req.headers.authorization`.
    * @defaultValue none (every scrape is allowed)
    */
-  authorize?: (req: Req) => boolean | Promise<boolean>;
+  authorize?: (req: Req | IncomingMessage) => boolean | Promise<boolean>;
   /**
-   * Most distinct route-label values kept per default metric; later ones are recorded as `<overflow>`.
+   * Most series of each default metric. A request whose labels would make one more is recorded with its route
+   * label and per-request default labels set to `<overflow>` (method, status and static default labels kept), so
+   * past the limit only one series per method and status is added. Also the default of custom metrics.
    * @defaultValue `10000`
    */
   seriesLimit?: number;
@@ -113,6 +119,13 @@ export interface CustomMetricOptions<Req = unknown, Res = unknown> {
    * @defaultValue `true`
    */
   initialValueWhenOnlyStaticLabels?: boolean;
+  /**
+   * Most series of the metric: a request whose label values would make one more is recorded with its per-request
+   * label values set to `<overflow>` (static ones kept). Wrappers sharing a metric share its series; the first
+   * one sets the limit.
+   * @defaultValue the instance's `seriesLimit`
+   */
+  seriesLimit?: number;
   /** Histogram buckets (seconds). @defaultValue prom-client's default buckets */
   buckets?: number[];
   /** Summary percentiles. @defaultValue prom-client's default percentiles */

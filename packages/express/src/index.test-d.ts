@@ -33,7 +33,7 @@ describe('express middleware types', () => {
     });
     const options: ExpressMetricsOptions = {
       defaultLabels: { host: (req) => req.hostname },
-      authorize: (req) => req.get('authorization') === 'x',
+      authorize: (req) => req.headers.authorization === 'x',
     };
     void options;
   });

@@ -317,7 +317,7 @@ describe.each([
     const m = metrics({
       registry: new Registry(),
       collectDefaultMetrics: false,
-      authorize: (req) => req.get('x-token') === 't',
+      authorize: (req) => req.headers['x-token'] === 't',
     });
     app.use(m);
     // A request still in this async middleware while the layer moves out must go on to its route.
@@ -356,7 +356,7 @@ describe.each([
 
   it("first in the app, it still records and serves requests that reach the app's router without the app", async () => {
     const app = express();
-    const m = metrics({ registry: new Registry(), collectDefaultMetrics: false, authorize: (req) => req.get('x-token') === 't' });
+    const m = metrics({ registry: new Registry(), collectDefaultMetrics: false, authorize: (req) => req.headers['x-token'] === 't' });
     app.use(m);
     app.get('/users/:id', (req, res) => {
       res.json({ id: req.params.id });
@@ -428,7 +428,7 @@ describe.each([
   });
 
   it('authorize: 401 without metrics, 200 with', async () => {
-    const { app } = build({ authorize: (req) => req.get('authorization') === 'Bearer s3cret' });
+    const { app } = build({ authorize: (req) => req.headers.authorization === 'Bearer s3cret' });
     const denied = await request(app).get('/metrics');
     expect(denied.status).toBe(401);
     expect(denied.text).not.toContain('http_request');
