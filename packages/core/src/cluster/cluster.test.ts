@@ -10,7 +10,7 @@ import { parseExposition, type Sample, sampleValue } from '../../../../test/help
 import { freePort } from '../../../../test/helpers/ports.js';
 import { ByteWriter } from '../exposition-format.js';
 import { DEFAULT_BUCKETS } from '../options.js';
-import { registerRequestFamilies } from '../request-metrics.js';
+import { registerRequestFamilies, type SeriesStore } from '../request-metrics.js';
 import {
   type AggregatedFamily,
   asReported,
@@ -170,6 +170,53 @@ describe('cluster aggregation', () => {
     expect(sampleValue(body, 'hits_total', { route: '/r/185' })).toBe(185 + 186);
     expect((JSON.parse(processes.sent[1] as string) as WireFamily[])[0]).toMatchObject({ b: 200, m: [0], l: ['route="/new",le_x=""'] });
     expect((JSON.parse(processes.sent[0] as string) as WireFamily[])[0]).toMatchObject({ b: 0, r: 1 });
+  });
+
+  it("prom-http's request families are read from their store: the same sum, and a reset store starts its tables again", async () => {
+    const stores = [0, 1].map(() => {
+      const registry = new Registry();
+      // Labels sorting before and after `le`, a custom route label, dynamic labels: keys differ from the display.
+      const families = registerRequestFamilies(registry, '', 'endpoint', [['app', 'x"y']], ['zone'], [0.5, 1], true, 100);
+      return { registry, ...families };
+    });
+    const processes = new Processes();
+    const registries = stores.map((s) => s.registry);
+    for (const [p, { store }] of stores.entries()) {
+      for (let i = 0; i < 5; i++) store.observe('GET', `/e/${i}`, 200 + p, 0.25 * (i + p), i === 3, [`z${i % 2}`]);
+    }
+    let body = render(await processes.sum(registries));
+    expect(body).toBe(await aggregatorRegistry(registries));
+    const first = (JSON.parse(processes.sent[0] as string) as WireFamily[]).find((f) => f.n === 'http_request_duration_seconds');
+    expect(first).toMatchObject({
+      r: 1,
+      b: 0,
+      mn: ['http_request_duration_seconds_bucket', 'http_request_duration_seconds_sum', 'http_request_duration_seconds_count'],
+    });
+    expect(first?.l?.[0]).toBe('le="0.5",method="GET",endpoint="/e/0",status="200",app="x\\"y",zone="z0"');
+    expect(first?.s?.[0]).toBe('app="x\\"y",endpoint="/e/0",le="0.5",method="GET",status="200",zone="z0"');
+    // Only series with exceptions have the sample: /e/3 is the fourth series.
+    expect((JSON.parse(processes.sent[0] as string) as WireFamily[]).find((f) => f.n === 'http_request_exceptions_total')).toMatchObject({
+      v: [1],
+      i: [3],
+    });
+
+    (stores[0] as { store: SeriesStore }).store.observe('GET', '/e/new', 200, 2, false, ['z0']);
+    body = render(await processes.sum(registries));
+    expect(body).toBe(await aggregatorRegistry(registries));
+    const second = (JSON.parse(processes.sent[0] as string) as WireFamily[]).find((f) => f.n === 'http_request_duration_seconds');
+    expect(second).toMatchObject({ b: 25, m: [1, 1, 1, 2, 3] });
+    expect(second?.v).toHaveLength(30);
+    expect(sampleValue(body, 'http_request_duration_seconds_count', { endpoint: '/e/new' })).toBe(1);
+
+    (stores[1] as { store: SeriesStore }).store.reset();
+    (stores[1] as { store: SeriesStore }).store.observe('GET', '/e/4', 201, 0.25, false, ['z0']);
+    body = render(await processes.sum(registries));
+    expect(body).toBe(await aggregatorRegistry(registries));
+    expect((JSON.parse(processes.sent[1] as string) as WireFamily[]).find((f) => f.n === 'http_request_total')).toMatchObject({
+      r: 1,
+      b: 0,
+      v: [1],
+    });
   });
 
   it('a report made for tables the primary does not have is refused, not misread', async () => {

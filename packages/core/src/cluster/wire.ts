@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { escapeLabelValue, type FamilyData } from '../exposition-format.js';
+import { encodeStore, type StoreSource, StoreTable, storeSource } from './store-encoding.js';
 
 /** Default of {@link ClusterPrimaryOptions.timeout}. */
 export const DEFAULT_CLUSTER_TIMEOUT = 1000;
@@ -93,7 +94,7 @@ class SampleTable {
  * sample tables that make the next report of the same samples a list of numbers.
  */
 export class FamilyEncoder {
-  private tables = new Map<string, SampleTable>();
+  private tables = new Map<string, SampleTable | StoreTable>();
 
   /** Forgets every table: the next report sends each family whole. */
   reset(): void {
@@ -102,26 +103,38 @@ export class FamilyEncoder {
 
   async collect(registries: Iterable<Registry>, names: ReadonlySet<string> | null): Promise<WireFamily[]> {
     const seen = new Set<string>();
-    const jobs: Array<Promise<FamilyData> | FamilyData> = [];
-    const defaults: Array<Record<string, string | number> | null> = [];
+    const jobs: Array<Promise<FamilyData> | FamilyData | null> = [];
+    const sources: Array<{ store: StoreSource | null; defaults: Record<string, string | number> | null }> = [];
     for (const registry of registries) {
       const labels = (registry as unknown as { _defaultLabels?: Record<string, string | number> })._defaultLabels;
-      const registryDefaults = labels !== undefined && Object.keys(labels).length > 0 ? labels : null;
+      const defaults = labels !== undefined && Object.keys(labels).length > 0 ? labels : null;
       for (const metric of registry.getMetricsAsArray() as unknown as CollectableMetric[]) {
         if (seen.has(metric.name) || (names !== null && !names.has(metric.name))) continue;
         seen.add(metric.name);
-        jobs.push(metric.get());
-        defaults.push(registryDefaults);
+        // Registry default labels are merged by `encode`; the store path leaves them out.
+        const store = defaults === null ? storeSource(metric) : null;
+        jobs.push(store === null ? metric.get() : null);
+        sources.push({ store, defaults });
       }
     }
     const data = await Promise.all(jobs);
     // Encoded in one synchronous pass after every get(): the tables then change in the order reports are sent.
-    return data.map((family, i) => this.encode(family, defaults[i] ?? null));
+    return sources.map(({ store, defaults }, i) =>
+      store !== null ? this.encodeStore(store) : this.encode(data[i] as FamilyData, defaults),
+    );
+  }
+
+  private encodeStore(source: StoreSource): WireFamily {
+    const previous = this.tables.get(source.name);
+    const { table, wire } = encodeStore(source, previous instanceof StoreTable ? previous : undefined);
+    this.tables.set(source.name, table);
+    return wire;
   }
 
   private encode(data: FamilyData, defaults: Record<string, string | number> | null): WireFamily {
     const samples = data.values ?? [];
     let table = this.tables.get(data.name);
+    if (table instanceof StoreTable) table = undefined;
     // A table that holds many samples no longer reported (removed series) is started again rather than kept.
     const restart = table === undefined || table.size > 2 * samples.length + 64;
     if (restart) {
