@@ -422,6 +422,7 @@ interface ClusterEvent {
   pid?: number;
   port?: number | null;
   slot?: number;
+  restarted?: boolean;
 }
 
 /** A process group started by a test: events read from its stdout, killed as a whole. */
@@ -615,6 +616,29 @@ describe('node:cluster: 3 workers (Express, Express, Fastify) with cluster: true
     const names = new Set(parseExposition(filtered.body).map((s: Sample) => s.name));
     expect([...names]).toEqual(['http_request_total', 'cluster_workers_responding']);
     expect(total(filtered.body)).toBe(total(om.body));
+  });
+
+  it("a primary set up again gets each worker's tables whole: the same sum, and it stays right", async () => {
+    const before = total((await scrape(c.primaryPort)).body);
+    expect((await fetch(`http://127.0.0.1:${c.workers[0]?.port}/restart-primary`)).status).toBe(200);
+    const restarted = await c.app.waitFor((e) => e.event === 'primary' && e.restarted === true, 'the primary set up again');
+    c.primaryPort = restarted.port as number;
+    // The workers introduce themselves to the new primary in answer to its roll call.
+    let workers = 0;
+    for (let tries = 0; workers < 3 && tries < 40; tries++) {
+      workers = sampleValue((await scrape(c.primaryPort)).body, 'cluster_workers') ?? 0;
+      if (workers < 3) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(workers).toBe(3);
+    for (const port of [c.primaryPort, ...c.workers.map((w) => w.port as number)]) {
+      const { status, body } = await scrape(port);
+      expect(status).toBe(200);
+      expect(sampleValue(body, 'cluster_workers_responding')).toBe(3);
+      // The request to /restart-primary counts too.
+      expect(total(body)).toBe(before + 1);
+    }
+    expect((await load(c.appPort, 30, 3)).ok).toBe(30);
+    expect(total((await scrape(c.primaryPort)).body)).toBe(before + 31);
   });
 
   it('a hung worker cannot fail a scrape: it is left out in time, its counters stay, the gauge shows it', async () => {
