@@ -86,6 +86,9 @@ export class ClusterFamily {
   count = new Uint32Array(64);
   slow = new Uint8Array(64);
   private epoch = 0;
+  /** Samples in the last aggregation of the family, and the size at which it was last compacted. */
+  lastSeen = 0;
+  compactedAt = 0;
 
   index(metricName: string | undefined, key: string, quantile: boolean): number {
     let keys = this.byMetric.get(metricName);
@@ -117,6 +120,38 @@ export class ClusterFamily {
     this.slow = new Uint8Array(size);
   }
 
+  /** Renumbers the samples by `remap` (-1: no process refers to it any more, it goes). */
+  renumber(remap: Int32Array, size: number): void {
+    for (const [metricName, keys] of this.byMetric) {
+      for (const [key, g] of keys) {
+        const n = remap[g] as number;
+        if (n === -1) keys.delete(key);
+        else keys.set(key, n);
+      }
+      if (keys.size === 0) this.byMetric.delete(metricName);
+    }
+    const metricName: Array<string | undefined> = new Array(size);
+    let capacity = 64;
+    while (capacity < size) capacity *= 2;
+    const quantile = new Uint8Array(capacity);
+    for (let g = 0; g < this.size; g++) {
+      const n = remap[g] as number;
+      if (n === -1) continue;
+      metricName[n] = this.metricName[g];
+      quantile[n] = this.quantile[g] as number;
+    }
+    this.metricName.length = 0;
+    this.metricName.push(...metricName);
+    this.quantile = quantile;
+    this.mark = new Uint32Array(capacity);
+    this.acc = new Float64Array(capacity);
+    this.count = new Uint32Array(capacity);
+    this.slow = new Uint8Array(capacity);
+    this.epoch = 0;
+    this.size = size;
+    this.compactedAt = size;
+  }
+
   nextEpoch(): number {
     this.epoch = (this.epoch + 1) >>> 0;
     if (this.epoch === 0) {
@@ -142,7 +177,8 @@ export interface Reported {
   help: string;
   type: string;
   aggregator: string;
-  table: { readonly global: readonly number[]; readonly display: readonly string[] };
+  /** `global` is renumbered in place when the primary compacts the family (see `ClusterTables.compact`). */
+  table: { readonly global: number[]; readonly display: readonly string[] };
   values: readonly number[];
   /** The table index of each value; null: value `j` is entry `j`. */
   indices: readonly number[] | null;
@@ -185,6 +221,40 @@ function isMonotonicType(type: string): boolean {
  */
 export class ClusterTables {
   private readonly families = new Map<string, ClusterFamily>();
+
+  /**
+   * Families whose samples are mostly ones no process reports any more (label values that come and go): their
+   * indices are worth renumbering (see `compact`), so that the primary does not keep every label value ever seen.
+   */
+  sparse(): string[] {
+    const out: string[] = [];
+    for (const [name, family] of this.families) {
+      if (family.size > 2 * family.lastSeen + 1024 && family.size > 2 * family.compactedAt) out.push(name);
+    }
+    return out;
+  }
+
+  /**
+   * Renumbers the samples of family `name` that `holders` (every table that refers to them: each process's
+   * copy, the retired total's) still refer to, rewriting the holders in place, and forgets the others.
+   */
+  compact(name: string, holders: ReadonlyArray<{ global: number[] }>): void {
+    const family = this.families.get(name);
+    if (family === undefined) return;
+    const remap = new Int32Array(family.size).fill(-1);
+    let size = 0;
+    for (const { global } of holders) {
+      for (const g of global) if (remap[g] === -1) remap[g] = size++;
+    }
+    if (size === family.size) {
+      family.compactedAt = size;
+      return;
+    }
+    family.renumber(remap, size);
+    for (const { global } of holders) {
+      for (let w = 0; w < global.length; w++) global[w] = remap[global[w] as number] as number;
+    }
+  }
 
   private family(name: string): ClusterFamily {
     let family = this.families.get(name);
@@ -328,6 +398,7 @@ export class ClusterTables {
       }
       values[pos] = value;
     }
+    if (!keepPartials) family.lastSeen = order.length;
     return { ...meta, cluster: family, order, display, values, partials };
   }
 

@@ -63,7 +63,7 @@ function sumOf(body: string, name: string, labels: Record<string, string> = {}):
 class Processes {
   readonly tables = new ClusterTables();
   private readonly encoders: FamilyEncoder[] = [];
-  private readonly copies: Array<Map<string, SourceTable>> = [];
+  readonly copies: Array<Map<string, SourceTable>> = [];
   /** The JSON of each process's last report, to see what crossed. */
   readonly sent: string[] = [];
 
@@ -217,6 +217,41 @@ describe('cluster aggregation', () => {
       b: 0,
       v: [1],
     });
+  });
+
+  it('label values that come and go are forgotten once no table refers to them', async () => {
+    const processes = new Processes();
+    const churning = new Registry();
+    const counter = new Counter({ name: 'churn_total', help: 'Churn', labelNames: ['id'], registers: [churning] });
+    for (let id = 0; id < 3000; id++) counter.inc({ id: `gone-${id}` });
+    counter.inc({ id: 'kept' }, 5);
+    const exited = new Registry();
+    new Counter({ name: 'churn_total', help: 'Churn', labelNames: ['id'], registers: [exited] }).inc({ id: 'retired' }, 7);
+    const retired = processes.tables.aggregate([{ families: await processes.report(1, exited), monotonic: true }], true).map(asReported);
+    await processes.report(0, churning);
+    counter.reset();
+    counter.inc({ id: 'kept' }, 6);
+    const sum = async () => {
+      const families = processes.tables.aggregate([
+        { families: await processes.report(0, churning), monotonic: false },
+        { families: retired, monotonic: false },
+      ]);
+      return { families, body: render(families) };
+    };
+    let { families, body } = await sum();
+    expect(families[0]?.cluster.size).toBe(3002);
+    expect(processes.tables.sparse()).toEqual(['churn_total']);
+
+    const holders = [...processes.copies.map((copy) => copy.get('churn_total') as SourceTable), ...retired.map((f) => f.table)];
+    processes.tables.compact('churn_total', holders);
+    expect(processes.tables.sparse()).toEqual([]);
+    counter.inc({ id: 'new' }, 2);
+    ({ families, body } = await sum());
+    // Left: `kept` (the churning process), `retired` (the exited one's table and the retired total), then `new`.
+    expect(families[0]?.cluster.size).toBe(3);
+    expect(body).toBe(
+      '# HELP churn_total Churn\n# TYPE churn_total counter\nchurn_total{id="kept"} 6\nchurn_total{id="new"} 2\nchurn_total{id="retired"} 7\n',
+    );
   });
 
   it('a report made for tables the primary does not have is refused, not misread', async () => {

@@ -226,6 +226,7 @@ class Primary implements ClusterPrimary {
     contributions.push({ families: ownFamilies, monotonic: false });
 
     const families = this.tables.aggregate(contributions);
+    for (const name of this.tables.sparse()) this.tables.compact(name, this.holders(name));
     const responding = [...fresh.keys()].filter((workerId) => this.workers.has(workerId)).length;
     const present = new Set(families.map((f) => f.name));
     const gauges: ExtraGauge[] = [];
@@ -237,6 +238,17 @@ class Primary implements ClusterPrimary {
       gauges.push({ ...gauge, value });
     }
     return { families, gauges };
+  }
+
+  /** Every table that refers to the cluster-wide indices of family `name`. */
+  private holders(name: string): Array<{ global: number[] }> {
+    const holders: Array<{ global: number[] }> = [];
+    for (const tables of [...[...this.workers.values()].map((state) => state.tables), this.ownTables]) {
+      const table = tables.get(name);
+      if (table !== undefined) holders.push(table);
+    }
+    for (const family of this.retired) if (family.name === name) holders.push(family.table);
+    return holders;
   }
 
   private render({ families, gauges }: Sum, openMetrics: boolean): Buffer {
