@@ -21,7 +21,7 @@ import {
   type ExtraGauge,
   type Reported,
   renderAggregated,
-  type SourceTable,
+  SourceTable,
 } from './aggregate.js';
 import {
   COLLECT,
@@ -240,15 +240,24 @@ class Primary implements ClusterPrimary {
     return { families, gauges };
   }
 
-  /** Every table that refers to the cluster-wide indices of family `name`. */
+  /**
+   * Every table that refers to the cluster-wide indices of family `name`, each once: the copies of the workers'
+   * tables, and those a report still holds after a later one restarted the table (a late answer, a pending round).
+   */
   private holders(name: string): Array<{ global: number[] }> {
-    const holders: Array<{ global: number[] }> = [];
-    for (const tables of [...[...this.workers.values()].map((state) => state.tables), this.ownTables]) {
-      const table = tables.get(name);
-      if (table !== undefined) holders.push(table);
+    const holders = new Set<{ global: number[] }>();
+    const add = (family: Reported | SourceTable | undefined) => {
+      if (family instanceof SourceTable) holders.add(family);
+      else if (family !== undefined && family.name === name) holders.add(family.table);
+    };
+    for (const state of this.workers.values()) {
+      add(state.tables.get(name));
+      add(state.last.get(name));
     }
-    for (const family of this.retired) if (family.name === name) holders.push(family.table);
-    return holders;
+    for (const round of this.rounds.values()) for (const families of round.fresh.values()) for (const family of families) add(family);
+    add(this.ownTables.get(name));
+    for (const family of this.retired) add(family);
+    return [...holders];
   }
 
   private render({ families, gauges }: Sum, openMetrics: boolean): Buffer {
