@@ -245,7 +245,8 @@ function check(library, body, workers, series) {
   if (lines !== workers * series) throw new Error(`${library}: ${lines} http_request_total series, expected ${workers * series}`);
 }
 
-const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+// NaN: no scrape of that library succeeded at that point.
+const mb = (bytes) => (Number.isNaN(bytes) ? '–' : `${(bytes / 2 ** 20).toFixed(0)} MB`);
 const ms = (x) => (Number.isNaN(x) ? 'failed' : `${x.toFixed(0)} ms`);
 
 async function main() {
@@ -312,11 +313,14 @@ async function main() {
     }
   }
 
-  const scrapeCell = (x) => `${ms(x.medianMs)} (${ms(x.minMs)}–${ms(x.maxMs)})${x.failed > 0 ? `, ${x.failed} failed` : ''}`;
+  const scrapeCell = (x) =>
+    x.times.length === 0
+      ? `all ${x.failed} failed`
+      : `${ms(x.medianMs)} (${ms(x.minMs)}–${ms(x.maxMs)})${x.failed > 0 ? `, ${x.failed} failed` : ''}`;
   const rows = points.map(({ workers, series, libraries }) => {
     const o = libraries['prom-http'];
     const t = libraries['prom-client'];
-    return `| ${workers} x ${series.toLocaleString('en')} | ${(o.bytes / 1e6).toFixed(1)} MB | ${scrapeCell(o)} | ${ms(o.firstMs)} | ${mb(o.primaryHeapPeak)} / ${mb(o.primaryHeapRetained)} | ${mb(o.workerHeapPeak)} | ${scrapeCell(t)} | ${ms(t.firstMs)} | ${mb(t.primaryHeapPeak)} / ${mb(t.primaryHeapRetained)} | ${mb(t.workerHeapPeak)} | ${(t.medianMs / o.medianMs).toFixed(1)}x |`;
+    return `| ${workers} x ${series.toLocaleString('en')} | ${(o.bytes / 1e6).toFixed(1)} MB | ${scrapeCell(o)} | ${ms(o.firstMs)} | ${mb(o.primaryHeapPeak)} / ${mb(o.primaryHeapRetained)} | ${mb(o.workerHeapPeak)} | ${scrapeCell(t)} | ${ms(t.firstMs)} | ${mb(t.primaryHeapPeak)} / ${mb(t.primaryHeapRetained)} | ${mb(t.workerHeapPeak)} | ${Number.isNaN(t.medianMs / o.medianMs) ? '–' : `${(t.medianMs / o.medianMs).toFixed(1)}x`} |`;
   });
   const md = `# Cluster scrape: prom-http vs prom-client AggregatorRegistry
 
