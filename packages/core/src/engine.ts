@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import promClient, { Counter, Gauge, type Registry } from 'prom-client';
-import { clusterRenderer } from './cluster.js';
+import { clusterRenderer } from './cluster/worker.js';
 import { type CustomKind, CustomMetric, reuseOrCreate } from './custom-metrics.js';
 import { WARNING_TYPE, warnOnce } from './diagnostics.js';
 import {

@@ -1,4 +1,4 @@
-export { DEFAULT_CLUSTER_TIMEOUT, setupClusterPrimary } from './cluster.js';
+export { DEFAULT_CLUSTER_TIMEOUT, setupClusterPrimary } from './cluster/primary.js';
 export type { CustomKind, LabelErrorSink } from './custom-metrics.js';
 export { CustomMetric } from './custom-metrics.js';
 export { resetWarnings, WARNING_TYPE, type WarningCode, warnOnce } from './diagnostics.js';

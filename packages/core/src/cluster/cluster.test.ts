@@ -6,20 +6,24 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseExposition, type Sample, sampleValue } from '../../../test/helpers/exposition.js';
-import { freePort } from '../../../test/helpers/ports.js';
+import { parseExposition, type Sample, sampleValue } from '../../../../test/helpers/exposition.js';
+import { freePort } from '../../../../test/helpers/ports.js';
+import { ByteWriter } from '../exposition-format.js';
+import { DEFAULT_BUCKETS } from '../options.js';
+import { registerRequestFamilies, type SeriesStore } from '../request-metrics.js';
 import {
-  aggregateFamilies,
-  clusterRenderer,
-  collectFamilies,
-  type Family,
-  fromWire,
-  renderFamilies,
-  setupClusterPrimary,
-  toWire,
-} from './cluster.js';
-import { DEFAULT_BUCKETS } from './options.js';
-import { registerRequestFamilies } from './request-metrics.js';
+  type AggregatedFamily,
+  asReported,
+  ClusterTables,
+  type Contribution,
+  exactSum as exactSumOf,
+  type Reported,
+  renderAggregated,
+  type SourceTable,
+} from './aggregate.js';
+import { setupClusterPrimary } from './primary.js';
+import { FamilyEncoder, type WireFamily } from './wire.js';
+import { clusterRenderer } from './worker.js';
 
 // ─── aggregation, in process ───────────────────────────────────────────────────────────────────────
 
@@ -55,14 +59,49 @@ function sumOf(body: string, name: string, labels: Record<string, string> = {}):
     .reduce((total, s) => total + s.value, 0);
 }
 
+/** Processes as the primary sees them: each one's encoder, its reports through JSON (the IPC channel), their copy. */
+class Processes {
+  readonly tables = new ClusterTables();
+  private readonly encoders: FamilyEncoder[] = [];
+  readonly copies: Array<Map<string, SourceTable>> = [];
+  /** The JSON of each process's last report, to see what crossed. */
+  readonly sent: string[] = [];
+
+  /** The families of `registry`, reported by process `p` as a worker reports them. */
+  async report(p: number, registry: Registry): Promise<Reported[]> {
+    this.encoders[p] ??= new FamilyEncoder();
+    this.copies[p] ??= new Map();
+    this.sent[p] = JSON.stringify(await (this.encoders[p] as FamilyEncoder).collect([registry], null));
+    return (JSON.parse(this.sent[p] as string) as WireFamily[]).map((wire) => {
+      const reported = this.tables.apply(this.copies[p] as Map<string, SourceTable>, wire);
+      if (reported === null) throw new Error(`report of ${wire.n} does not fit`);
+      return reported;
+    });
+  }
+
+  /** The sum of one report of each registry, process `i` reporting `registries[i]`. */
+  async sum(registries: readonly Registry[]): Promise<AggregatedFamily[]> {
+    const contributions: Contribution[] = [];
+    for (const [p, registry] of registries.entries()) contributions.push({ families: await this.report(p, registry), monotonic: false });
+    return this.tables.aggregate(contributions);
+  }
+}
+
+function render(families: readonly AggregatedFamily[], openMetrics = false): string {
+  const w = new ByteWriter(16);
+  renderAggregated(w, families, [], openMetrics);
+  return w.result().toString('utf8');
+}
+
+async function aggregatorRegistry(registries: readonly Registry[]): Promise<string> {
+  return AggregatorRegistry.aggregate(await Promise.all(registries.map((r) => r.getMetricsAsJSON()))).metrics();
+}
+
 describe('cluster aggregation', () => {
   it('sums as prom-client AggregatorRegistry does, byte for byte', async () => {
     const registries = [0, 1, 2].map((seed) => workerRegistry(seed));
-    const ours = aggregateFamilies(await Promise.all(registries.map((r) => collectFamilies([r], null))));
-    const theirs = AggregatorRegistry.aggregate(await Promise.all(registries.map((r) => r.getMetricsAsJSON())));
-    const { contentType, body } = renderFamilies(ours, undefined);
-    expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
-    expect(body).toBe(await theirs.metrics());
+    const body = render(await new Processes().sum(registries));
+    expect(body).toBe(await aggregatorRegistry(registries));
 
     // seeds 0, 1, 2 observed /r/0 1+1+2 times and /r/1 0+1+1 times.
     expect(sampleValue(body, 'http_request_total', { path: '/r/0' })).toBe(4);
@@ -84,30 +123,211 @@ describe('cluster aggregation', () => {
     expect(sampleValue(body, 'payload_bytes_sum', { route: 'a' })).toBe(15);
   });
 
-  it('sums exactly: the total does not depend on order, nor on which workers are retired', () => {
-    const worker = (value: number): Family[] => [
-      { name: 'work_seconds_total', help: 'Work', type: 'counter', aggregator: 'sum', values: [{ value, labels: {} }] },
-    ];
-    const [a, b, c] = [worker(0.1), worker(0.2), worker(0.3)];
-    const value = (families: Family[]) => families[0]?.values[0]?.value;
+  it('a sample is one series whatever the order of its labels; it reads as its first reporter wrote it', async () => {
+    const registries = [0, 1, 2].map((p) => {
+      const registry = new Registry();
+      const counter = new Counter({ name: 'orders_total', help: 'Orders', labelNames: ['zone', 'kind', 'app'], registers: [registry] });
+      // prom-client keeps the labels of a series in the order of its first inc().
+      if (p === 1) counter.inc({ app: 'x', kind: 'k', zone: 'z' }, 2);
+      else counter.inc({ zone: 'z', kind: 'k', app: 'x' }, p + 1);
+      counter.inc({ kind: `only-${p}`, zone: 'z', app: 'x' });
+      registry.setDefaultLabels({ host: `h${p % 2}` });
+      return registry;
+    });
+    // Default labels are part of a sample's identity: h0 (processes 0 and 2) and h1 are two series.
+    const body = render(await new Processes().sum(registries));
+    expect(body).toBe(await aggregatorRegistry(registries));
+    expect(sampleValue(body, 'orders_total', { zone: 'z', kind: 'k', app: 'x', host: 'h0' })).toBe(4);
+    expect(sampleValue(body, 'orders_total', { zone: 'z', kind: 'k', app: 'x', host: 'h1' })).toBe(2);
+    expect(body).toContain('\norders_total{zone="z",kind="k",app="x",host="h0"} 4\n');
+  });
+
+  it('after the first report, a report of the same samples is their values alone; new and removed series still add up', async () => {
+    const processes = new Processes();
+    const counters: Counter[] = [];
+    const registries = [0, 1].map((p) => {
+      const registry = new Registry();
+      counters.push(new Counter({ name: 'hits_total', help: 'Hits', labelNames: ['route', 'le_x'], registers: [registry] }));
+      for (let r = 0; r < 200; r++) (counters[p] as Counter).inc({ route: `/r/${r}`, le_x: 'a"b\\c' }, r + p);
+      return registry;
+    });
+    await processes.sum(registries);
+    (counters[0] as Counter).inc({ route: '/r/7', le_x: 'a"b\\c' }, 100);
+    let body = render(await processes.sum(registries));
+    expect(body).toBe(await aggregatorRegistry(registries));
+    expect(sampleValue(body, 'hits_total', { route: '/r/7' })).toBe(7 + 8 + 100);
+    const steady = JSON.parse(processes.sent[0] as string) as WireFamily[];
+    expect(steady).toEqual([{ n: 'hits_total', h: 'Hits', t: 'counter', a: 'sum', b: 200, v: expect.any(Array) }]);
+    expect(steady[0]?.v[7]).toBe(107);
+
+    // A new series is appended to the table; removed ones make the process restart its table.
+    (counters[1] as Counter).inc({ route: '/new', le_x: '' });
+    for (let r = 0; r < 180; r++) (counters[0] as Counter).remove({ route: `/r/${r}`, le_x: 'a"b\\c' });
+    body = render(await processes.sum(registries));
+    expect(body).toBe(await aggregatorRegistry(registries));
+    expect(sampleValue(body, 'hits_total', { route: '/new' })).toBe(1);
+    expect(sampleValue(body, 'hits_total', { route: '/r/7' })).toBe(8);
+    expect(sampleValue(body, 'hits_total', { route: '/r/185' })).toBe(185 + 186);
+    expect((JSON.parse(processes.sent[1] as string) as WireFamily[])[0]).toMatchObject({ b: 200, m: [0], l: ['route="/new",le_x=""'] });
+    expect((JSON.parse(processes.sent[0] as string) as WireFamily[])[0]).toMatchObject({ b: 0, r: 1 });
+  });
+
+  it("prom-http's request families are read from their store: the same sum, and a reset store starts its tables again", async () => {
+    const stores = [0, 1].map(() => {
+      const registry = new Registry();
+      // Labels sorting before and after `le`, a custom route label, dynamic labels: keys differ from the display.
+      const families = registerRequestFamilies(registry, '', 'endpoint', [['app', 'x"y']], ['zone'], [0.5, 1], true, 100);
+      return { registry, ...families };
+    });
+    const processes = new Processes();
+    const registries = stores.map((s) => s.registry);
+    for (const [p, { store }] of stores.entries()) {
+      for (let i = 0; i < 5; i++) store.observe('GET', `/e/${i}`, 200 + p, 0.25 * (i + p), i === 3, [`z${i % 2}`]);
+    }
+    let body = render(await processes.sum(registries));
+    expect(body).toBe(await aggregatorRegistry(registries));
+    const first = (JSON.parse(processes.sent[0] as string) as WireFamily[]).find((f) => f.n === 'http_request_duration_seconds');
+    expect(first).toMatchObject({
+      r: 1,
+      b: 0,
+      mn: ['http_request_duration_seconds_bucket', 'http_request_duration_seconds_sum', 'http_request_duration_seconds_count'],
+    });
+    expect(first?.l?.[0]).toBe('le="0.5",method="GET",endpoint="/e/0",status="200",app="x\\"y",zone="z0"');
+    expect(first?.s?.[0]).toBe('app="x\\"y",endpoint="/e/0",le="0.5",method="GET",status="200",zone="z0"');
+    // Only series with exceptions have the sample: /e/3 is the fourth series.
+    expect((JSON.parse(processes.sent[0] as string) as WireFamily[]).find((f) => f.n === 'http_request_exceptions_total')).toMatchObject({
+      v: [1],
+      i: [3],
+    });
+
+    (stores[0] as { store: SeriesStore }).store.observe('GET', '/e/new', 200, 2, false, ['z0']);
+    body = render(await processes.sum(registries));
+    expect(body).toBe(await aggregatorRegistry(registries));
+    const second = (JSON.parse(processes.sent[0] as string) as WireFamily[]).find((f) => f.n === 'http_request_duration_seconds');
+    expect(second).toMatchObject({ b: 25, m: [1, 1, 1, 2, 3] });
+    expect(second?.v).toHaveLength(30);
+    expect(sampleValue(body, 'http_request_duration_seconds_count', { endpoint: '/e/new' })).toBe(1);
+
+    (stores[1] as { store: SeriesStore }).store.reset();
+    (stores[1] as { store: SeriesStore }).store.observe('GET', '/e/4', 201, 0.25, false, ['z0']);
+    body = render(await processes.sum(registries));
+    expect(body).toBe(await aggregatorRegistry(registries));
+    expect((JSON.parse(processes.sent[1] as string) as WireFamily[]).find((f) => f.n === 'http_request_total')).toMatchObject({
+      r: 1,
+      b: 0,
+      v: [1],
+    });
+  });
+
+  it('label values that come and go are forgotten once no table refers to them', async () => {
+    const processes = new Processes();
+    const churning = new Registry();
+    const counter = new Counter({ name: 'churn_total', help: 'Churn', labelNames: ['id'], registers: [churning] });
+    for (let id = 0; id < 3000; id++) counter.inc({ id: `gone-${id}` });
+    counter.inc({ id: 'kept' }, 5);
+    const exited = new Registry();
+    new Counter({ name: 'churn_total', help: 'Churn', labelNames: ['id'], registers: [exited] }).inc({ id: 'retired' }, 7);
+    const retired = processes.tables.aggregate([{ families: await processes.report(1, exited), monotonic: true }], true).map(asReported);
+    await processes.report(0, churning);
+    counter.reset();
+    counter.inc({ id: 'kept' }, 6);
+    const sum = async () => {
+      const families = processes.tables.aggregate([
+        { families: await processes.report(0, churning), monotonic: false },
+        { families: retired, monotonic: false },
+      ]);
+      return { families, body: render(families) };
+    };
+    let { families, body } = await sum();
+    expect(families[0]?.cluster.size).toBe(3002);
+    expect(processes.tables.sparse()).toEqual(['churn_total']);
+
+    const holders = [...processes.copies.map((copy) => copy.get('churn_total') as SourceTable), ...retired.map((f) => f.table)];
+    processes.tables.compact('churn_total', holders);
+    expect(processes.tables.sparse()).toEqual([]);
+    counter.inc({ id: 'new' }, 2);
+    ({ families, body } = await sum());
+    // Left: `kept` (the churning process), `retired` (the exited one's table and the retired total), then `new`.
+    expect(families[0]?.cluster.size).toBe(3);
+    expect(body).toBe(
+      '# HELP churn_total Churn\n# TYPE churn_total counter\nchurn_total{id="kept"} 6\nchurn_total{id="new"} 2\nchurn_total{id="retired"} 7\n',
+    );
+  });
+
+  it('a report made for tables the primary does not have is refused, not misread', async () => {
+    const registry = workerRegistry(1);
+    const encoder = new FamilyEncoder();
+    const tables = new ClusterTables();
+    const first = await encoder.collect([registry], null);
+    const second = await encoder.collect([registry], null);
+    // The primary lost the first report (a new primary, say): the second one refers to tables it never got.
+    const copy = new Map<string, SourceTable>();
+    expect(second.map((wire) => tables.apply(copy, wire))).toContain(null);
+    encoder.reset();
+    const whole = await encoder.collect([registry], null);
+    expect(whole.every((wire) => wire.r === 1)).toBe(true);
+    const body = render(tables.aggregate([{ families: whole.map((wire) => tables.apply(copy, wire) as Reported), monotonic: false }]));
+    expect(body).toBe(await aggregatorRegistry([registry]));
+    expect(first.length).toBe(whole.length);
+  });
+
+  it('sums exactly: the total does not depend on order, nor on which workers are retired', async () => {
+    const processes = new Processes();
+    const worker = async (p: number, value: number): Promise<Reported[]> => {
+      const registry = new Registry();
+      new Counter({ name: 'work_seconds_total', help: 'Work', registers: [registry] }).inc(value);
+      return processes.report(p, registry);
+    };
+    const [a, b, c] = [await worker(0, 0.1), await worker(1, 0.2), await worker(2, 0.3)];
+    const sum = (...contributions: Reported[][]) =>
+      processes.tables.aggregate(contributions.map((families) => ({ families, monotonic: false })))[0]?.values[0];
+    const retire = (...contributions: Reported[][]) =>
+      processes.tables
+        .aggregate(
+          contributions.map((families, i) => ({ families, monotonic: i > 0 })),
+          true,
+        )
+        .map(asReported);
     // Left to right, (0.1 + 0.2) + 0.3 is 0.6000000000000001 but (0.1 + 0.3) + 0.2 is 0.6: a total that
     // went from the first to the second when worker b exits would look like a counter reset.
     expect(0.1 + 0.2 + 0.3).toBe(0.6000000000000001);
-    expect(value(aggregateFamilies([a, b, c]))).toBe(0.6);
-    const retired = aggregateFamilies([[], b], true);
-    expect(value(aggregateFamilies([a, c, retired]))).toBe(0.6);
-    expect(value(aggregateFamilies([retired, c, a]))).toBe(0.6);
-    const retiredTwo = aggregateFamilies([retired, a], true);
-    expect(value(aggregateFamilies([c, retiredTwo]))).toBe(0.6);
+    expect(sum(a, b, c)).toBe(0.6);
+    const retired = retire([], b);
+    expect(sum(a, c, retired)).toBe(0.6);
+    expect(sum(retired, c, a)).toBe(0.6);
+    const retiredTwo = retire(retired, a);
+    expect(sum(c, retiredTwo)).toBe(0.6);
+    expect(sum(retiredTwo, c)).toBe(0.6);
+  });
+
+  it('sums of many inexact values are the correctly rounded exact sum, in any order', async () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
+    const values = Array.from({ length: 6 }, () => Array.from({ length: 20 }, () => (random() - 0.3) * 10 ** Math.floor(random() * 8)));
+    const registries = values.map((row) => {
+      const registry = new Registry();
+      const gauge = new Gauge({ name: 'level', help: 'Level', labelNames: ['i'], registers: [registry] });
+      for (const [i, v] of row.entries()) gauge.set({ i: String(i) }, v);
+      return registry;
+    });
+    const body = render(await new Processes().sum(registries));
+    const reversed = render(await new Processes().sum([...registries].reverse()));
+    for (let i = 0; i < 20; i++) {
+      const column = values.map((row) => row[i] as number);
+      expect(sampleValue(body, 'level', { i: String(i) })).toBe(exactSumOf(column).value);
+      expect(sampleValue(reversed, 'level', { i: String(i) })).toBe(exactSumOf(column).value);
+    }
   });
 
   it('OpenMetrics: renders as a prom-client OpenMetrics registry does', async () => {
     // Not compared with AggregatorRegistry here: in OpenMetrics it writes counters as `jobs_total_total`.
     const registry = workerRegistry(2, Registry.OPENMETRICS_CONTENT_TYPE);
-    const families = aggregateFamilies([await collectFamilies([registry], null)]);
+    const families = await new Processes().sum([registry]);
     registry.removeSingleMetric('g_omit');
-    const { contentType, body } = renderFamilies(families, 'application/openmetrics-text; version=1.0.0');
-    expect(contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    const body = render(families, true);
     expect(body).toBe(await registry.metrics());
     expect(body).toContain('# TYPE jobs counter\njobs_total{kind="k0"} 3\n');
   });
@@ -120,7 +340,7 @@ describe('cluster aggregation', () => {
       return registry;
     });
     const perWorker = await Promise.all(registries.map((r) => r.metrics()));
-    const { body } = renderFamilies(aggregateFamilies(await Promise.all(registries.map((r) => collectFamilies([r], null)))), undefined);
+    const body = render(await new Processes().sum(registries));
     for (const q of ['0.5', '0.9']) {
       const values = perWorker.map((b) => sampleValue(b, 'task_seconds', { quantile: q }) as number);
       expect(values[0]).toBeLessThan(values[1] as number);
@@ -136,33 +356,29 @@ describe('cluster aggregation', () => {
       new Summary({ name: 'avg_seconds', help: 'Avg', percentiles: [0.5], aggregator: 'average', registers: [registry] }).observe(value);
       return registry;
     });
-    const { body } = renderFamilies(aggregateFamilies(await Promise.all(registries.map((r) => collectFamilies([r], null)))), undefined);
+    const body = render(await new Processes().sum(registries));
     expect(sampleValue(body, 'avg_seconds', { quantile: '0.5' })).toBe(3);
     expect(sampleValue(body, 'avg_seconds_count')).toBe(1);
   });
 
-  it('leaves out a family whose type differs from the first one seen under its name', () => {
-    const counter: Family = { name: 'x', help: 'x', type: 'counter', aggregator: 'sum', values: [{ value: 2, labels: {} }] };
-    const gauge: Family = { name: 'x', help: 'x', type: 'gauge', aggregator: 'sum', values: [{ value: 40, labels: {} }] };
-    const sum = aggregateFamilies([[counter], [gauge], [counter]]);
-    expect(sum).toEqual([{ ...counter, values: [{ value: 4, labels: {} }] }]);
+  it('leaves out a family whose type differs from the first one seen under its name', async () => {
+    const registries = ['counter', 'gauge', 'counter'].map((type) => {
+      const registry = new Registry();
+      if (type === 'counter') new Counter({ name: 'x', help: 'x', registers: [registry] }).inc(2);
+      else new Gauge({ name: 'x', help: 'x', registers: [registry] }).set(40);
+      return registry;
+    });
+    expect(render(await new Processes().sum(registries))).toBe('# HELP x x\n# TYPE x counter\nx 4\n');
   });
 
-  it('carries NaN and infinities across the IPC channel (JSON)', () => {
-    const family: Family = {
-      name: 'g',
-      help: 'g',
-      type: 'gauge',
-      aggregator: 'sum',
-      values: [
-        { value: Number.NaN, labels: { a: '1' } },
-        { value: Number.POSITIVE_INFINITY, labels: { a: '2' } },
-        { value: Number.NEGATIVE_INFINITY, labels: { a: '3' } },
-        { value: 1.5, labels: { a: '4' } },
-      ],
-    };
-    const back = fromWire(JSON.parse(JSON.stringify(toWire([family]))));
-    expect(back[0]?.values.map((v) => v.value)).toEqual([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1.5]);
+  it('carries NaN and infinities across the IPC channel (JSON)', async () => {
+    const registry = new Registry();
+    const gauge = new Gauge({ name: 'g', help: 'g', labelNames: ['a'], registers: [registry] });
+    for (const [i, v] of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1.5].entries())
+      gauge.set({ a: String(i + 1) }, v);
+    const families = await new Processes().sum([registry]);
+    expect(families[0]?.values).toEqual([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1.5]);
+    expect(render(families)).toBe(await registry.metrics());
   });
 
   it('outside a cluster worker, cluster: true renders the process registry as it is', async () => {
@@ -218,8 +434,8 @@ describe('setupClusterPrimary', () => {
 
 // ─── real node:cluster processes ──────────────────────────────────────────────────────────────────
 
-const ROOT = new URL('../../../', import.meta.url);
-const FIXTURE = fileURLToPath(new URL('./fixtures/cluster-app.mjs', import.meta.url));
+const ROOT = new URL('../../../../', import.meta.url);
+const FIXTURE = fileURLToPath(new URL('../fixtures/cluster-app.mjs', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('examples/cluster/server.mjs', ROOT));
 
 /** The cluster runs in child processes, which load the built packages: fail clearly when they are not built. */
@@ -241,6 +457,7 @@ interface ClusterEvent {
   pid?: number;
   port?: number | null;
   slot?: number;
+  restarted?: boolean;
 }
 
 /** A process group started by a test: events read from its stdout, killed as a whole. */
@@ -434,6 +651,29 @@ describe('node:cluster: 3 workers (Express, Express, Fastify) with cluster: true
     const names = new Set(parseExposition(filtered.body).map((s: Sample) => s.name));
     expect([...names]).toEqual(['http_request_total', 'cluster_workers_responding']);
     expect(total(filtered.body)).toBe(total(om.body));
+  });
+
+  it("a primary set up again gets each worker's tables whole: the same sum, and it stays right", async () => {
+    const before = total((await scrape(c.primaryPort)).body);
+    expect((await fetch(`http://127.0.0.1:${c.workers[0]?.port}/restart-primary`)).status).toBe(200);
+    const restarted = await c.app.waitFor((e) => e.event === 'primary' && e.restarted === true, 'the primary set up again');
+    c.primaryPort = restarted.port as number;
+    // The workers introduce themselves to the new primary in answer to its roll call.
+    let workers = 0;
+    for (let tries = 0; workers < 3 && tries < 40; tries++) {
+      workers = sampleValue((await scrape(c.primaryPort)).body, 'cluster_workers') ?? 0;
+      if (workers < 3) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(workers).toBe(3);
+    for (const port of [c.primaryPort, ...c.workers.map((w) => w.port as number)]) {
+      const { status, body } = await scrape(port);
+      expect(status).toBe(200);
+      expect(sampleValue(body, 'cluster_workers_responding')).toBe(3);
+      // The request to /restart-primary counts too.
+      expect(total(body)).toBe(before + 1);
+    }
+    expect((await load(c.appPort, 30, 3)).ok).toBe(30);
+    expect(total((await scrape(c.primaryPort)).body)).toBe(before + 31);
   });
 
   it('a hung worker cannot fail a scrape: it is left out in time, its counters stay, the gauge shows it', async () => {
