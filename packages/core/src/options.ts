@@ -165,7 +165,10 @@ export function resolveOptions<Req, Res>(options: MetricsOptions<Req, Res> | und
   if (opts.prefix !== undefined) {
     if (typeof opts.prefix !== 'string') fail('prefix', `must be a string, got ${describe(opts.prefix)}`);
     if (opts.prefix.startsWith('/')) {
-      fail('prefix', `is the prefix of the default metric names, not a URL path: the route of the metrics is option "path", got ${describe(opts.prefix)}`);
+      fail(
+        'prefix',
+        `is the prefix of the default metric names, not a URL path: the route of the metrics is option "path", got ${describe(opts.prefix)}`,
+      );
     }
     if (opts.prefix !== '') {
       assertMetricName('prefix', opts.prefix);

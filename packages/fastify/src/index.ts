@@ -68,7 +68,11 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
     return record;
   }
 
-  /** `bind` for a request that an earlier hook answered or failed before this plugin's onRequest hook ran. */
+  /**
+   * `bind` for a request that an earlier hook answered or failed before this plugin's onRequest hook ran. Without a
+   * record from its arrival (`inject`, a child context), it is timed from Fastify's reply start when Fastify keeps
+   * one (`reply.elapsedTime`: with a logger or onResponse hooks), else from now.
+   */
   function bindLate(request: FastifyRequest, reply: FastifyReply): RequestRecord | null {
     const elapsed = (reply as { elapsedTime?: unknown }).elapsedTime;
     return bind(request, reply, typeof elapsed === 'number' ? performance.now() - elapsed : undefined);
