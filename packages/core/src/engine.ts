@@ -132,9 +132,18 @@ export class PromHttp<Req, Res> {
    * this engine already keeps for it, else a new one, finished when the response is done (with the status
    * sent, or 499 when the client went away first; see response-watch.ts for how, without a listener per
    * request). Null when nothing at all is recorded for it (an excluded path while `excludeUserDefaults`).
-   * `socket`: the request's socket (`req.socket` of Node's request), which spares a lookup.
+   * `socket`: the request's socket (`req.socket` of Node's request), which spares a lookup. `start`: when the
+   * request arrived (`performance.now()`), for a record started after that; now when not given.
    */
-  track(req: Req, res: Res, raw: ServerResponse, method: string, path: string | undefined, socket?: Socket | null): RequestRecord | null {
+  track(
+    req: Req,
+    res: Res,
+    raw: ServerResponse,
+    method: string,
+    path: string | undefined,
+    socket?: Socket | null,
+    start?: number,
+  ): RequestRecord | null {
     const open = openOn(raw, socket);
     for (let i = 0; i < open.length; i++) {
       const watched = open[i] as RequestRecord;
@@ -150,7 +159,7 @@ export class PromHttp<Req, Res> {
       cell = (this.inProgress as InProgressGauge).cell(method);
       cell.value++;
     }
-    const now = performance.now();
+    const now = start ?? performance.now();
     const record = new RequestRecord(now, method, cell, req, res, raw, this);
     if (this.defaultWrappers.length > 0) {
       for (const wrapper of this.defaultWrappers) this.enter(record, wrapper, req, res, now);

@@ -194,6 +194,12 @@ export function resolveOptions<Req, Res>(options: MetricsOptions<Req, Res> | und
   let namePrefix = '';
   if (opts.prefix !== undefined) {
     if (typeof opts.prefix !== 'string') fail('prefix', `must be a string, got ${describe(opts.prefix)}`);
+    if (opts.prefix.startsWith('/')) {
+      fail(
+        'prefix',
+        `is the prefix of the default metric names, not a URL path: the route of the metrics is option "path", got ${describe(opts.prefix)}`,
+      );
+    }
     if (opts.prefix !== '') {
       assertMetricName('prefix', opts.prefix);
       namePrefix = `${opts.prefix}_`;

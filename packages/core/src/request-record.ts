@@ -38,9 +38,12 @@ export class RequestRecord implements Watched {
   declare hasError: boolean;
   declare entered: EnteredWrapper[] | null;
   declare finished: boolean;
-  /** The framework's request and response, and the Node response whose end finishes the record. */
-  declare readonly req: unknown;
-  declare readonly res: unknown;
+  /**
+   * The framework's request and response, and the Node response whose end finishes the record. An adapter that
+   * starts the record from Node's request (before the framework made its own) sets them once it has them.
+   */
+  declare req: unknown;
+  declare res: unknown;
   declare readonly raw: ServerResponse | null;
   declare readonly owner: RecordOwner | null;
 

@@ -1,68 +1,56 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { type CustomKind, type CustomMetric, PromHttp, pathOf, type RequestRecord, type RouteReader } from '@prom-http/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, HTTPMethods } from 'fastify';
 import fp from 'fastify-plugin';
-import type { FastifyCustomMetricOptions, FastifyMetrics, FastifyMetricsOptions, MetricWrapper, RouteMetricsConfig } from './types.js';
+import { type RouteInfo, routeInfoReader } from './route-info.js';
+import type { FastifyCustomMetricOptions, FastifyMetrics, FastifyMetricsOptions, MetricWrapper } from './types.js';
 
 export type * from './types.js';
 
 type Handler = (this: unknown, request: FastifyRequest, reply: FastifyReply) => unknown;
 
-interface RouteContext {
-  config?: { url?: string; metrics?: RouteMetricsConfig };
-  handler?: { name?: string };
-}
+/** A request as the route reader sees it: Fastify's, with this instance's route info, or Node's (see `arrival`). */
+type Tagged = FastifyRequest & Record<symbol, RouteInfo | null | undefined>;
 
 /**
- * Fastify keeps a request's route (its config with the full URL template, and its handler) in a symbol-keyed
- * context. `request.routeOptions` builds a new object on every read, so the hot path reads the context
- * directly; the symbol (one per copy of Fastify) is found once, by its description, on the first request.
+ * Whether `fastify` is the root context. Fastify names the root context's plugin chain "fastify"
+ * (`fastify.pluginName`), and a plugin registered with fastify-plugin adds its name after " -> ".
  */
-function routeReader(): { routes: RouteReader<FastifyRequest, FastifyReply>; context: (request: FastifyRequest) => RouteContext } {
-  let contextSymbol: symbol | undefined;
-  const endpoints = new WeakMap<RouteContext, string>();
-  function context(request: FastifyRequest): RouteContext {
-    if (contextSymbol === undefined) {
-      contextSymbol = Object.getOwnPropertySymbols(request).find((s) => s.description === 'fastify.context');
-      if (contextSymbol === undefined) return {};
-    }
-    return ((request as unknown as Record<symbol, RouteContext>)[contextSymbol] ?? {}) as RouteContext;
-  }
-  const routes: RouteReader<FastifyRequest, FastifyReply> = {
-    template: function templateLabel(request) {
-      return context(request).config?.url;
-    },
-    endpoint: function endpointLabel(request) {
-      const ctx = context(request);
-      const url = ctx.config?.url;
-      if (url === undefined) return undefined;
-      let name = endpoints.get(ctx);
-      if (name === undefined) {
-        // Fastify binds route handlers: their name reads "bound <name>".
-        name = (ctx.handler?.name ?? '').replace(/^bound /, '') || url;
-        endpoints.set(ctx, name);
-      }
-      return name;
-    },
-    url: function urlLabel(request) {
-      return pathOf(request.url);
-    },
-  };
-  return { routes, context };
+function isRootContext(fastify: FastifyInstance): boolean {
+  const name = fastify.pluginName;
+  return name === 'fastify' || (typeof name === 'string' && name.startsWith('fastify -> '));
 }
 
 const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
 async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsOptions): Promise<void> {
-  const { routes, context: routeContext } = routeReader();
+  // This instance's route info of a request, once its hooks have seen the request (null before).
+  const kRoute = Symbol('prom-http route of the request');
+  const routeInfo = routeInfoReader();
+  const routes: RouteReader<FastifyRequest, FastifyReply> = {
+    template: function templateLabel(request) {
+      return (request as Tagged)[kRoute]?.template;
+    },
+    endpoint: function endpointLabel(request) {
+      return (request as Tagged)[kRoute]?.endpoint;
+    },
+    url: function urlLabel(request) {
+      return pathOf(request.url);
+    },
+  };
   const engine = new PromHttp<FastifyRequest, FastifyReply>(options, routes);
   const checkExcluded = engine.options.isExcluded !== null;
 
-  fastify.addHook('onRequest', function promHttpOnRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
-    const flags = routeContext(request).config?.metrics;
-    if (flags?.excludeAll === true) {
-      done();
-      return;
-    }
+  fastify.decorateRequest(kRoute, null);
+  fastify.addHook('onRoute', routeInfo.precompute);
+
+  /**
+   * This engine's record of the request, tied to Fastify's request and reply and to the route's opt-outs: the one
+   * started when the request arrived, else a new one (`inject`, a plugin in a child context) from `start`.
+   */
+  function bind(request: FastifyRequest, reply: FastifyReply, start?: number): RequestRecord | null {
+    const info = routeInfo.read(request);
+    (request as Tagged)[kRoute] = info;
     const record = engine.track(
       request,
       reply,
@@ -70,18 +58,66 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
       request.method,
       checkExcluded ? pathOf(request.url) : undefined,
       request.raw.socket,
+      start,
     );
-    if (record !== null && flags?.doNotTrack === true) engine.skipDefaults(record);
+    if (record === null) return null;
+    record.req = request;
+    record.res = reply;
+    if (info.excludeAll) engine.skipAll(record);
+    else if (info.doNotTrack) engine.skipDefaults(record);
+    return record;
+  }
+
+  /**
+   * `bind` for a request that an earlier hook answered or failed before this plugin's onRequest hook ran. Without a
+   * record from its arrival (`inject`, a child context), it is timed from Fastify's reply start when Fastify keeps
+   * one (`reply.elapsedTime`: with a logger or onResponse hooks), else from now.
+   */
+  function bindLate(request: FastifyRequest, reply: FastifyReply): RequestRecord | null {
+    const elapsed = (reply as { elapsedTime?: unknown }).elapsedTime;
+    return bind(request, reply, typeof elapsed === 'number' ? performance.now() - elapsed : undefined);
+  }
+
+  fastify.addHook('onRequest', function promHttpOnRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    bind(request, reply);
     done();
   });
 
-  fastify.addHook(
-    'onError',
-    function promHttpOnError(_request: FastifyRequest, reply: FastifyReply, error: FastifyError, done: () => void) {
-      engine.recordOf(reply.raw)?.fail(error);
+  // An onRequest hook added before this plugin may answer (401, 429) or fail the request before the one above
+  // runs: its reply still passes here before it is sent.
+  fastify.addHook('onSend', function promHttpOnSend(request: FastifyRequest, reply: FastifyReply, payload: unknown, done) {
+    if ((request as Tagged)[kRoute] === null) bindLate(request, reply);
+    done(null, payload);
+  });
+
+  fastify.addHook('onError', function promHttpOnError(request: FastifyRequest, reply: FastifyReply, error: FastifyError, done: () => void) {
+    const record = (request as Tagged)[kRoute] === null ? bindLate(request, reply) : engine.recordOf(reply.raw);
+    record?.fail(error);
+    done();
+  });
+
+  // In the root context, every request of the server is this instance's: start its record when Node's server
+  // emits it, before any Fastify hook, so that the duration starts at its arrival, and a request Fastify answers
+  // before routing (400 for an undecodable URL, 414 for an over-long parameter, 503 while closing), which no
+  // hook sees, is recorded too, as <unmatched>. In a child context, only the hooks above see its requests.
+  const server = fastify.server as Server | undefined;
+  if (isRootContext(fastify) && typeof server?.prependListener === 'function') {
+    const arrival = function promHttpArrival(req: IncomingMessage, res: ServerResponse) {
+      engine.track(
+        req as unknown as FastifyRequest,
+        res as unknown as FastifyReply,
+        res,
+        req.method ?? 'GET',
+        checkExcluded ? pathOf(req.url ?? '/') : undefined,
+        req.socket,
+      );
+    };
+    server.prependListener('request', arrival);
+    fastify.addHook('onClose', function removeArrival(_instance, done) {
+      server.removeListener('request', arrival);
       done();
-    },
-  );
+    });
+  }
 
   function route(app: FastifyInstance, path: string): void {
     if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`prom-http: endpoint path must start with "/", got ${path}`);
@@ -128,6 +164,20 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
     return w;
   }
 
+  // The servers of startHttpServer close with the app.
+  const metricsServers = new Set<Server>();
+  fastify.addHook('onClose', async function closeMetricsServers() {
+    await Promise.all(
+      [...metricsServers].map(
+        (metricsServer) =>
+          new Promise<void>((resolve) => {
+            metricsServer.close(() => resolve());
+            metricsServer.closeIdleConnections();
+          }),
+      ),
+    );
+  });
+
   const api: FastifyMetrics = {
     registry: engine.registry,
     counter: (name, help, opts) => customWrapper('counter', name, help, opts),
@@ -156,10 +206,24 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
     registerEndpoint(path, app) {
       route(app ?? fastify, path);
     },
-    startHttpServer: engine.startHttpServer.bind(engine),
+    async startHttpServer(port, serverOptions) {
+      const metricsServer = await engine.startHttpServer(port, serverOptions);
+      metricsServers.add(metricsServer);
+      metricsServer.once('close', () => metricsServers.delete(metricsServer));
+      return metricsServer;
+    },
     generateMetrics: engine.generateMetrics.bind(engine),
   };
-  fastify.decorate('metrics', api);
+  try {
+    fastify.decorate('metrics', api);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'FST_ERR_DEC_ALREADY_PRESENT') throw error;
+    throw new TypeError(
+      'prom-http: fastify.metrics is already decorated in this context, most likely by another metrics plugin (fastify-metrics decorates fastify.metrics too): ' +
+        "register that plugin with { name: 'oldMetrics' }, or register @prom-http/fastify in another encapsulation context",
+      { cause: error },
+    );
+  }
 }
 
 /**
