@@ -557,4 +557,10 @@ describe('never throws', () => {
     expect(routeTemplate(hostile as unknown as Request)).toBeUndefined();
     expect(endpointName(hostile as unknown as Request)).toBeUndefined();
   });
+
+  it('labels a route by its documented path alone when its handlers cannot be read', () => {
+    const route = { path: '/r/:id' };
+    expect(routeTemplate({ route, method: 'GET' } as unknown as Request)).toBe('/r/:id');
+    expect(endpointName({ route, method: 'GET' } as unknown as Request)).toBe('/r/:id');
+  });
 });

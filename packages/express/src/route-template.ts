@@ -357,6 +357,7 @@ function handlerName(route: RouteLike, method: string): string {
   let wanted = method.toLowerCase();
   if (wanted === 'head' && !route.methods?.head) wanted = 'get';
   const stack = route.stack;
+  if (!Array.isArray(stack)) return '';
   for (let i = stack.length - 1; i >= 0; i--) {
     const layer = stack[i] as { method?: unknown; handle?: unknown } | null | undefined;
     if (layer === null || typeof layer !== 'object') continue;

@@ -20,9 +20,10 @@ export interface Step {
   readonly consume: Consume | undefined;
 }
 
+/** `req.route`: Express documents its `path`; `stack` and `methods` are read only for handler names. */
 export interface RouteLike {
-  path?: unknown;
-  stack: unknown[];
+  path: unknown;
+  stack?: unknown;
   methods?: Record<string, unknown>;
 }
 
@@ -33,7 +34,7 @@ export const MAX_CHAINS = 16;
 export const MAX_VISITS = 4096;
 
 export function isRoute(value: unknown): value is RouteLike {
-  return value !== null && typeof value === 'object' && Array.isArray((value as { stack?: unknown }).stack);
+  return value !== null && typeof value === 'object' && (value as { path?: unknown }).path !== undefined;
 }
 
 /** Whether the steps, in order, consume all of `baseUrl`. */
