@@ -302,6 +302,23 @@ describe.each([
     expect(await one.hit('/one/s')).toMatchObject({ template: '/one/s' });
   });
 
+  it('tells apart routes of the same path in different routers, by mount and by method', async () => {
+    const { app, hit } = harness(express);
+    const x = express.Router();
+    x.get('/x', ok);
+    x.get('/', ok);
+    const y = express.Router();
+    y.post('/x', ok);
+    y.get('/', ok);
+    app.use('/a', x);
+    app.use('/:any', y);
+    expect(await hit('/a/x', 'post')).toMatchObject({ status: 200, template: '/:any/x' });
+    expect(await hit('/a/x')).toMatchObject({ status: 200, template: '/a/x' });
+    expect(await hit('/b/x', 'post')).toMatchObject({ status: 200, template: '/:any/x' });
+    expect(await hit('/b')).toMatchObject({ status: 200, template: '/:any' });
+    expect(await hit('/a')).toMatchObject({ status: 200, template: '/a' });
+  });
+
   it('labels an error a sub-app passes to the parent error handler with the sub-app mount prefix', async () => {
     const registry = new Registry();
     const app = express();

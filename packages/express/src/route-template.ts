@@ -49,6 +49,8 @@ interface AppLike {
 }
 
 const MAX_METHODS = 64;
+/** Chains kept for a route path listed by several routers, before a request shows which router it is. */
+const MAX_LISTED_CHAINS = 64;
 const UNREADABLE =
   'prom-http: the Express router of this app has neither listRoutes() (router >= 2.3) nor a stack this version can read, so the path label is the route path without its router mount prefixes. Update Express or @prom-http/express.';
 
@@ -244,7 +246,7 @@ function publicChains(route: RouteLike, app: unknown, routes: ListedRoutes): Cha
   const chains: Chain[] = [];
   for (const prefix of appPrefixes(app, 0)) {
     for (const item of found) {
-      if (chains.length >= MAX_CHAINS * 4) return chains;
+      if (chains.length >= MAX_LISTED_CHAINS) return chains;
       const steps = prefix.length === 0 ? item.steps : [...prefix, ...item.steps];
       chains.push(chain(joinSteps(steps, path), steps, item.owner, item.methods));
     }
