@@ -118,7 +118,9 @@ export function walkCount(): number {
  * route's sub-app and mount chain are gone. Where router publishes errors (router >= 2.3, the
  * `express.router.request` TracingChannel), the template is taken when the error happens, while `req.app` and
  * `req.baseUrl` are still the route's. Router traces every layer once any of the channel's events has a
- * subscriber; only `error` is subscribed here, and it runs on errors alone.
+ * subscriber (the adapter's error source subscribes too); only `error` is subscribed here, and it runs on
+ * errors alone. Under callgrind (`bench/instructions.mjs --keep`), router's tracing code took some 580
+ * instructions of a 580,000-instruction request to GET /users/:id: about 500 a traced handler.
  */
 interface Captured {
   readonly route: object;
