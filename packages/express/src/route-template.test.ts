@@ -1,10 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
+import { resetWarnings } from '@prom-http/core';
+import cors from 'cors';
 import type { NextFunction, Request, Response } from 'express';
 import express5 from 'express';
 import express4 from 'express4';
+import { Registry } from 'prom-client';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sampleValue } from '../../../test/helpers/exposition.js';
+import { metrics } from './index.js';
 import { endpointName, routeTemplate, walkCount } from './route-template.js';
 
 type Express = typeof express5;
@@ -31,7 +36,7 @@ function harness(express: Express) {
     next();
   });
   let server: Server | undefined;
-  async function hit(path: string, method: 'get' | 'post' | 'head' | 'delete' = 'get'): Promise<Labels> {
+  async function hit(path: string, method: 'get' | 'post' | 'head' | 'delete' | 'options' = 'get'): Promise<Labels> {
     if (server === undefined) {
       const listening = createServer(app);
       servers.push(listening);
@@ -296,6 +301,210 @@ describe.each([
     expect(await two.hit('/two/s')).toMatchObject({ template: '/two/s' });
     expect(await one.hit('/one/s')).toMatchObject({ template: '/one/s' });
   });
+
+  it('tells apart routes of the same path in different routers, by mount and by method', async () => {
+    const { app, hit } = harness(express);
+    const x = express.Router();
+    x.get('/x', ok);
+    x.get('/', ok);
+    const y = express.Router();
+    y.post('/x', ok);
+    y.get('/', ok);
+    app.use('/a', x);
+    app.use('/:any', y);
+    expect(await hit('/a/x', 'post')).toMatchObject({ status: 200, template: '/:any/x' });
+    expect(await hit('/a/x')).toMatchObject({ status: 200, template: '/a/x' });
+    expect(await hit('/b/x', 'post')).toMatchObject({ status: 200, template: '/:any/x' });
+    expect(await hit('/b')).toMatchObject({ status: 200, template: '/:any' });
+    expect(await hit('/a')).toMatchObject({ status: 200, template: '/a' });
+  });
+
+  it('labels an error a sub-app passes to the parent error handler with the sub-app mount prefix', async () => {
+    const registry = new Registry();
+    const app = express();
+    app.use(metrics({ registry, collectDefaultMetrics: false }));
+    for (const version of ['v1', 'v2']) {
+      const sub = express();
+      sub.get('/ok', ok);
+      sub.get('/err/:id', function fail(_req: Request, _res: Response, next: NextFunction) {
+        next(new Error(version));
+      });
+      app.use(`/${version}`, sub);
+    }
+    app.get('/err/:id', function failRoot(_req: Request, _res: Response, next: NextFunction) {
+      next(new Error('root'));
+    });
+    app.use(function parentErrors(err: Error, _req: Request, res: Response, _next: NextFunction) {
+      res.status(500).send(err.message);
+    });
+    if (express === (express4 as unknown)) {
+      // Without router's error events (Express 4), a sub-app is known once it has answered a request itself.
+      await request(app).get('/v1/ok');
+      await request(app).get('/v2/ok');
+    }
+    expect((await request(app).get('/v1/err/1')).text).toBe('v1');
+    expect((await request(app).get('/v2/err/2')).text).toBe('v2');
+    expect((await request(app).get('/err/3')).text).toBe('root');
+    const text = await registry.metrics();
+    expect(sampleValue(text, 'http_request_total', { path: '/v1/err/:id', status: '500' })).toBe(1);
+    expect(sampleValue(text, 'http_request_total', { path: '/v2/err/:id', status: '500' })).toBe(1);
+    expect(sampleValue(text, 'http_request_total', { path: '/err/:id', status: '500' })).toBe(1);
+  });
+
+  it('labels a CORS preflight answered by the cors middleware <unmatched>, and one answered by a route its template', async () => {
+    const { app, hit } = harness(express);
+    app.use('/open', cors());
+    app.get('/open/items/:id', ok);
+    app.options('/guarded/:id', cors());
+    app.get('/guarded/:id', cors(), ok);
+    app.get('/plain/:id', ok);
+    expect(await hit('/open/items/1', 'options')).toEqual({ status: 204, template: undefined, endpoint: undefined });
+    expect(await hit('/guarded/1', 'options')).toEqual({ status: 204, template: '/guarded/:id', endpoint: 'corsMiddleware' });
+    // Express answers an OPTIONS no route handles itself (its Allow header): no route ran.
+    expect(await hit('/plain/1', 'options')).toEqual({ status: 200, template: undefined, endpoint: undefined });
+  });
+
+  it('reads a pathological router tree in bounded time', async () => {
+    // Each router mounted twice into the next: 2^24 mount chains down to the one route.
+    const { app, hit } = harness(express);
+    let inner = express.Router();
+    inner.get('/leaf', ok);
+    for (let i = 0; i < 24; i++) {
+      const outer = express.Router();
+      outer.use('/a', inner);
+      outer.use('/b', inner);
+      inner = outer;
+    }
+    app.use(inner);
+    const started = performance.now();
+    expect(await hit(`${'/a'.repeat(24)}/leaf`)).toMatchObject({ status: 200, template: `${'/a'.repeat(24)}/leaf` });
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
+
+/**
+ * Replaces a router's stack with an array-like of the same layers: the router still dispatches it (it reads
+ * `length` and indexes), but it is no Array, as if the router kept its layers where no version of this
+ * package can read them.
+ */
+function hideStack(router: unknown): void {
+  const r = router as { stack: unknown[] };
+  const layers = r.stack;
+  r.stack = Object.setPrototypeOf(Object.assign({ length: layers.length }, layers), Array.prototype);
+}
+
+function removeListRoutes(router: unknown): void {
+  Object.defineProperty(router, 'listRoutes', { value: undefined });
+}
+
+const UNREADABLE = 'PROMHTTP_EXPRESS_ROUTES_UNREADABLE';
+
+async function warningsDuring(code: string, run: () => Promise<void>): Promise<Error[]> {
+  resetWarnings(UNREADABLE);
+  const seen: Error[] = [];
+  function onWarning(warning: Error & { code?: string }) {
+    if (warning.code === code) seen.push(warning);
+  }
+  process.on('warning', onWarning);
+  try {
+    await run();
+    // process.emitWarning emits on the next tick.
+    await delay(10);
+  } finally {
+    process.off('warning', onWarning);
+  }
+  return seen;
+}
+
+describe('hook points', () => {
+  it('Express 5: reads templates through listRoutes() alone, whatever its stack looks like', async () => {
+    const { app, hit } = harness(express5);
+    const r = express5.Router();
+    const s = express5.Router();
+    s.get('/posts/:pid', ok);
+    r.use('/users/:uid', s);
+    r.get('/items/:id', ok);
+    app.use('/api', r);
+    // (router's listRoutes() itself recognises a mounted router by its array stack.)
+    hideStack(app.router);
+    const warnings = await warningsDuring(UNREADABLE, async () => {
+      expect(await hit('/api/items/1')).toMatchObject({ status: 200, template: '/api/items/:id' });
+      expect(await hit('/api/users/1/posts/2')).toMatchObject({ status: 200, template: '/api/users/:uid/posts/:pid' });
+    });
+    expect(warnings).toHaveLength(0);
+  });
+
+  it('Express 5 without listRoutes() (router < 2.3): reads the router stack, without a warning', async () => {
+    const { app, hit } = harness(express5);
+    const r = express5.Router();
+    r.get('/items/:id', ok);
+    app.use('/api', r);
+    removeListRoutes(app.router);
+    const warnings = await warningsDuring(UNREADABLE, async () => {
+      expect(await hit('/api/items/1')).toMatchObject({ status: 200, template: '/api/items/:id' });
+    });
+    expect(warnings).toHaveLength(0);
+  });
+
+  it.each([
+    ['Express 5 without listRoutes() nor a readable stack', express5],
+    ['Express 4 without a readable stack', express4 as unknown as Express],
+  ])('%s: counts every request by the route path, and warns once', async (_name, express) => {
+    const registry = new Registry();
+    const app = express();
+    // Keeps the metrics layer from being the first one, so the stack stays as this test makes it.
+    app.use(function before(_req: Request, _res: Response, next: NextFunction) {
+      next();
+    });
+    app.use(metrics({ registry, collectDefaultMetrics: false }));
+    const r = express.Router();
+    r.get('/items/:id', ok);
+    app.use('/api', r);
+    const root = express === express5 ? app.router : (app as unknown as { _router: unknown })._router;
+    removeListRoutes(root);
+    hideStack(root);
+    const warnings = await warningsDuring(UNREADABLE, async () => {
+      expect((await request(app).get('/api/items/1')).status).toBe(200);
+      expect((await request(app).get('/api/items/2')).status).toBe(200);
+      expect((await request(app).get('/nope')).status).toBe(404);
+    });
+    const text = await registry.metrics();
+    expect(sampleValue(text, 'http_request_total', { method: 'GET', path: '/items/:id', status: '200' })).toBe(2);
+    expect(sampleValue(text, 'http_request_total', { method: 'GET', path: '<unmatched>', status: '404' })).toBe(1);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.name).toBe('PromHttpWarning');
+  });
+});
+
+describe('Express 5 errors (router error events)', () => {
+  it('keeps the prefix a request came through when the error of a router mounted twice ends in the app', async () => {
+    const registry = new Registry();
+    const app = express5();
+    app.use(metrics({ registry, collectDefaultMetrics: false }));
+    const shared = express5.Router();
+    shared.get('/items/:id', function fail(_req: Request, _res: Response, next: NextFunction) {
+      next(new Error('shared'));
+    });
+    app.use('/v1', shared);
+    app.use('/tenants/:tid', shared);
+    const sub = express5();
+    const inner = express5.Router();
+    inner.get('/err/:id', async function rejects() {
+      throw new Error('inner');
+    });
+    sub.use('/inner', inner);
+    app.use('/v3', sub);
+    app.use(function appErrors(err: Error, _req: Request, res: Response, _next: NextFunction) {
+      res.status(500).send(err.message);
+    });
+    await request(app).get('/tenants/acme/items/1');
+    await request(app).get('/v1/items/2');
+    await request(app).get('/v3/inner/err/3');
+    const text = await registry.metrics();
+    expect(sampleValue(text, 'http_request_total', { path: '/tenants/:tid/items/:id', status: '500' })).toBe(1);
+    expect(sampleValue(text, 'http_request_total', { path: '/v1/items/:id', status: '500' })).toBe(1);
+    expect(sampleValue(text, 'http_request_total', { path: '/v3/inner/err/:id', status: '500' })).toBe(1);
+  });
 });
 
 describe('Express 4 mount paths (rebuilt from path-to-regexp 0.1 RegExps)', () => {
@@ -364,5 +573,11 @@ describe('never throws', () => {
     });
     expect(routeTemplate(hostile as unknown as Request)).toBeUndefined();
     expect(endpointName(hostile as unknown as Request)).toBeUndefined();
+  });
+
+  it('labels a route by its documented path alone when its handlers cannot be read', () => {
+    const route = { path: '/r/:id' };
+    expect(routeTemplate({ route, method: 'GET' } as unknown as Request)).toBe('/r/:id');
+    expect(endpointName({ route, method: 'GET' } as unknown as Request)).toBe('/r/:id');
   });
 });
