@@ -4,7 +4,7 @@ import { heap, listenExpress, user } from '../lib/app.mjs';
 
 const app = express();
 const m = metrics();
-// First, as the README asks (it then moves out of the router's stack).
+// First, as the README asks.
 app.use(m);
 // The harness's heap probe, opted out of every metric.
 app.get('/__heap', m.excludeAllMetrics(), (_req, res) => res.json(heap()));

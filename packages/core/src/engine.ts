@@ -128,8 +128,8 @@ export class PromHttp<Req, Res> {
   // --- request lifecycle ---------------------------------------------------------------------------
 
   /**
-   * Starts recording the request that `raw` (the Node response) answers, once per engine: returns the record
-   * this engine already keeps for it, else a new one, finished when the response is done (with the status
+   * Starts recording the request that `raw` (the Node response) answers, once per registry: returns the record
+   * this engine, or another one on the same registry, already keeps for it, else a new one, finished when the response is done (with the status
    * sent, or 499 when the client went away first; see response-watch.ts for how, without a listener per
    * request). Null when nothing at all is recorded for it (an excluded path while `excludeUserDefaults`).
    * `socket`: the request's socket (`req.socket` of Node's request), which spares a lookup. `start`: when the
@@ -147,7 +147,8 @@ export class PromHttp<Req, Res> {
     const open = openOn(raw, socket);
     for (let i = 0; i < open.length; i++) {
       const watched = open[i] as RequestRecord;
-      if (watched.raw === raw && watched.owner === this) return watched;
+      // Engines on one registry record into the same metrics: the first one the request meets records it.
+      if (watched.raw === raw && (watched.owner as { registry?: unknown } | null)?.registry === this.registry) return watched;
     }
     let defaults = this.inProgress !== null;
     if (path !== undefined && this.options.isExcluded?.(path) === true) {

@@ -17,6 +17,6 @@ export { DEFAULT_BUCKETS } from './options.js';
 export { deleteFromGateway, PushgatewayError, pushToGateway } from './pushgateway.js';
 export { OVERFLOW, UNMATCHED } from './request-metrics.js';
 export { isClientError, pathOf, RequestRecord } from './request-record.js';
-export { failOpen } from './response-watch.js';
+export { failOpen, skipOpen } from './response-watch.js';
 export type * from './types.js';
 export { VERSION } from './version.js';

@@ -5,6 +5,7 @@ import type { Watched } from './response-watch.js';
 /** What finishes a record (the engine that started it). */
 export interface RecordOwner {
   endRecord(record: RequestRecord, status: number): void;
+  skipAll(record: RequestRecord): void;
 }
 
 /** A custom metric wrapper entered by a request, waiting for the response to finish. */
@@ -74,6 +75,11 @@ export class RequestRecord implements Watched {
   /** The response is done (status as sent) or the client left first (499). */
   end(status: number): void {
     this.owner?.endRecord(this, status);
+  }
+
+  /** The request is a scrape of a prom-http endpoint: no metric at all. */
+  skip(): void {
+    this.owner?.skipAll(this);
   }
 
   /** The handler threw, rejected or passed `error` on. The first error of a request is kept. */

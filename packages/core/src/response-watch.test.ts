@@ -1,7 +1,7 @@
 import { createServer, IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { connect, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openOn, type Watched, watchedOf } from './response-watch.js';
+import { openOn, skipOpen, type Watched, watchedOf } from './response-watch.js';
 
 /** A watched request that notes how it ended. */
 class Probe implements Watched {
@@ -116,5 +116,22 @@ describe('openOn', () => {
     await until(() => probes[0]?.finished === true && others[0]?.finished === true);
     expect(probes[0]?.ends).toEqual([200]);
     expect(others[0]?.ends).toEqual([200]);
+  });
+
+  it('skipOpen tells every owner still open on the response, and no other response', () => {
+    const skipped: string[] = [];
+    const req = new IncomingMessage(new Socket());
+    const res = new ServerResponse(req);
+    const other = new ServerResponse(req);
+    for (const [raw, owner] of [
+      [res, 'first'],
+      [res, 'second'],
+      [other, 'other'],
+    ] as const) {
+      const probe = Object.assign(new Probe(raw, owner), { skip: () => skipped.push(owner) });
+      openOn(raw).push(probe);
+    }
+    skipOpen(res);
+    expect(skipped).toEqual(['first', 'second']);
   });
 });

@@ -27,6 +27,8 @@ export interface Watched {
   end(status: number): void;
   /** The request met `error` (thrown, rejected or passed on); the first one counts. */
   fail?(error: unknown): void;
+  /** The request is a scrape of a prom-http endpoint: nothing is recorded for it. */
+  skip?(): void;
 }
 
 /**
@@ -165,5 +167,18 @@ export function failOpen(raw: ServerResponse, error: unknown): void {
   for (let i = 0; i < open.length; i++) {
     const watched = open[i] as Watched;
     if (watched.raw === raw && !watched.finished) watched.fail?.(error);
+  }
+}
+
+/**
+ * Tells every request open on `raw`, whoever records it, that it is a scrape of a prom-http endpoint: the
+ * endpoint of any instance is never recorded, also by an instance the scrape passed before it was answered.
+ */
+export function skipOpen(raw: ServerResponse): void {
+  const open = existingOpen(raw);
+  if (open === undefined || open === null) return;
+  for (let i = 0; i < open.length; i++) {
+    const watched = open[i] as Watched;
+    if (watched.raw === raw && !watched.finished) watched.skip?.();
   }
 }

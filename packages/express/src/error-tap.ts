@@ -1,93 +1,66 @@
-import { failOpen } from '@prom-http/core';
 import type { Application, Request, Response } from 'express';
+import { noteError } from './request-error.js';
 
-/**
- * Where the first error of a request is kept, for records started after it (a wrapped error handler). The
- * records open when it happens are told at once (`failOpen`).
+/*
+ * Errors where the router publishes none (Express 4, router < 2.3), through Express internals, used only when
+ * they are there: Express hands an error (thrown, rejected or passed to `next`) to every later layer's
+ * `handle_error` (Express 4) / `handleError` (router 2), so wrapping that one method of the Layer prototype sees
+ * every error, at no cost on requests without one. A pass-through error handler last in the root stack makes
+ * sure there is a later layer, so errors that end in Express's final handler are seen too.
  */
-export const kRequestError = Symbol.for('prom-http.express.error');
+
 const kTapped = Symbol.for('prom-http.express.tapped');
+const ERROR_METHODS = ['handle_error', 'handleError'] as const;
 
-type ErrorHandle = (this: unknown, error: unknown, req: Request, res: Response, ...rest: unknown[]) => unknown;
-type Slots = Record<symbol, unknown>;
-
-/**
- * Where a request's error is kept: `res.locals`, a dictionary Express creates for every request, rather than
- * a new property on `res`, which costs about 1% of a request's CPU time (measured with --cpu-prof).
- */
-function slotsOf(res: Response): Slots {
-  const locals = res.locals as Slots | undefined;
-  return typeof locals === 'object' && locals !== null ? locals : (res as unknown as Slots);
-}
-interface LayerLike {
+export interface LayerLike {
   handle: unknown;
 }
-interface RouterLike {
-  stack: LayerLike[];
+type ErrorHandle = (this: unknown, error: unknown, req: Request, res: Response, ...rest: unknown[]) => unknown;
+type LayerProto = Record<string | symbol, unknown>;
+
+/** The root router's stack: Express 4 keeps that router at `_router`, router 2 (Express 5) at `router`. */
+export function rootStack(app: Application): LayerLike[] | undefined {
+  const a = app as unknown as { _router?: { stack?: LayerLike[] }; router?: { stack?: LayerLike[] } };
+  try {
+    return (a._router ?? a.router)?.stack;
+  } catch {
+    return undefined;
+  }
 }
 
-function promHttpErrorTap(error: unknown, _req: Request, _res: unknown, next: (error: unknown) => void): void {
+/**
+ * Wraps the error dispatch of the Layer prototype of `stack`'s layers (once per prototype). False when there
+ * is no such method to wrap.
+ */
+export function tapLayerErrors(stack: LayerLike[]): boolean {
+  const first = stack[0];
+  if (first === undefined) return false;
+  const proto = Object.getPrototypeOf(first) as LayerProto;
+  if (proto[kTapped] === true) return true;
+  let tapped = false;
+  for (const method of ERROR_METHODS) {
+    const original = proto[method] as ErrorHandle | undefined;
+    if (typeof original !== 'function') continue;
+    tapped = true;
+    proto[method] = function promHttpHandleError(this: unknown, error: unknown, req: Request, res: Response, ...rest: unknown[]) {
+      // `'route'` and `'router'` are routing signals, not errors.
+      if (error !== 'route' && error !== 'router') noteError(res, error);
+      return original.call(this, error, req, res, ...rest);
+    };
+  }
+  if (tapped) proto[kTapped] = true;
+  return tapped;
+}
+
+function promHttpErrorTap(error: unknown, _req: Request, _res: Response, next: (error: unknown) => void): void {
   next(error);
 }
 
-let lastApp: Application | null = null;
-let lastStack: LayerLike[] | null = null;
-
-/** The root stack of an app was replaced: look it up again. */
-export function forgetStack(): void {
-  lastApp = null;
-  lastStack = null;
-}
-
-/** Express 4 keeps the root router at `_router`, Express 5 at `router`. */
-function rootRouter(app: Application): RouterLike | undefined {
-  const a = app as unknown as { _router?: RouterLike; router?: RouterLike };
-  return a._router ?? a.router;
-}
-
 /**
- * Makes the errors of `app`'s requests visible: Express hands an error (thrown, rejected or passed to `next`)
- * to every later layer's `handle_error` (Express 4) / `handleError` (Express 5), so wrapping that one method
- * sees every error without any cost on requests that have none. A pass-through error handler kept last in the
- * root stack guarantees at least one later layer, so errors that end in Express's final handler are seen too.
+ * Keeps a pass-through error handler last in `app`'s root stack (`stack`), appending one with `app.use` when
+ * routes were added after the last one; a layer is never moved. Only an error request that no route answered
+ * ever reaches it.
  */
-export function tapErrors(app: Application): void {
-  // The app of the last call and its root stack: this runs on every request, and Express 5's `app.router` is a getter.
-  if (app === lastApp && lastStack !== null && lastStack[lastStack.length - 1]?.handle === promHttpErrorTap) return;
-  const router = rootRouter(app);
-  if (router === undefined || router.stack.length === 0) return;
-  const stack = router.stack;
-  lastApp = app;
-  lastStack = stack;
-  const last = stack[stack.length - 1];
-  if (last !== undefined && last.handle === promHttpErrorTap) return;
-
-  const proto = Object.getPrototypeOf(stack[0]) as Record<string | symbol, unknown>;
-  if (!proto[kTapped]) {
-    proto[kTapped] = true;
-    for (const method of ['handle_error', 'handleError']) {
-      const original = proto[method] as ErrorHandle | undefined;
-      if (typeof original !== 'function') continue;
-      proto[method] = function promHttpHandleError(this: unknown, error: unknown, req: Request, res: Response, ...rest: unknown[]) {
-        const slots = slotsOf(res);
-        if (slots[kRequestError] === undefined && error !== 'route' && error !== 'router') {
-          slots[kRequestError] = error;
-          failOpen(res, error);
-        }
-        return original.call(this, error, req, res, ...rest);
-      };
-    }
-  }
-
-  const existing = stack.findIndex((layer) => layer.handle === promHttpErrorTap);
-  if (existing !== -1) {
-    stack.push(...stack.splice(existing, 1));
-  } else {
-    app.use(promHttpErrorTap);
-  }
-}
-
-/** The first error a request met, if any. */
-export function requestError(res: Response): unknown {
-  return slotsOf(res)[kRequestError];
+export function keepTapLast(app: Application, stack: LayerLike[]): void {
+  if (stack[stack.length - 1]?.handle !== promHttpErrorTap) app.use(promHttpErrorTap);
 }

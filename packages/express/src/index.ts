@@ -1,7 +1,7 @@
-import { type CustomKind, type CustomMetric, PromHttp, pathOf, type RequestRecord, type RouteReader } from '@prom-http/core';
+import { type CustomKind, type CustomMetric, PromHttp, pathOf, type RequestRecord, type RouteReader, skipOpen } from '@prom-http/core';
 import type { Application, NextFunction, Request, Response } from 'express';
-import { requestError, tapErrors } from './error-tap.js';
-import { moveOutOfRouter } from './first-layer.js';
+import { watchErrors } from './error-source.js';
+import { requestError } from './request-error.js';
 import { endpointName, routeTemplate } from './route-template.js';
 import type { ExpressCustomMetricOptions, ExpressMetrics, ExpressMetricsOptions, MetricWrapper } from './types.js';
 
@@ -41,19 +41,21 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
   const checkExcluded = engine.options.isExcluded !== null;
 
   /**
-   * The record of the request: the one the middleware (or an earlier wrapper) of this instance started, else a
-   * new one; null when nothing is recorded for it. So the same middleware mounted twice on a request's path
-   * records it once, and two instances (say, two registries) each record it.
+   * The record of the request: the one this instance, or another one on the same registry, started (its
+   * middleware or a wrapper), else a new one; null when nothing is recorded for it. So a request is recorded
+   * once per registry, by the first instance it meets (the same middleware mounted twice, an app and its
+   * router each mounting one), and instances on two registries each record it.
    */
   function track(req: Request, res: Response): RequestRecord | null {
     return engine.track(req, res, res, req.method, checkExcluded ? pathOf(req.originalUrl ?? req.url) : undefined, req.socket);
   }
 
   /**
-   * `track` where an error may already have passed by (a layer after others, or a wrapped error handler): the
-   * error tap noted it on the records open then, so a record started now looks it up.
+   * `track`, and the errors of the request's app watched; an error may already have passed by (a layer before
+   * this one, or a wrapped error handler): a record started now looks it up.
    */
   function trackLate(req: Request, res: Response): RequestRecord | null {
+    watchErrors(req.app);
     const record = track(req, res);
     if (record !== null) {
       const error = requestError(res);
@@ -62,7 +64,10 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
     return record;
   }
 
+  /** Answers a scrape. Whatever goes wrong, the client gets an answer and no promise is left rejected. */
   function serveMetrics(req: Request, res: Response): void {
+    // An instance mounted before this one may have started recording the request: a scrape is never recorded.
+    skipOpen(res);
     engine
       .scrape(req, {
         method: req.method,
@@ -71,38 +76,28 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
         acceptEncoding: req.headers['accept-encoding'] as string | undefined,
       })
       .then(function sendScrape(answer) {
+        // Something else may have answered while the metrics were rendered (a timeout middleware).
+        if (res.headersSent) return;
         res.writeHead(answer.status, answer.headers);
         res.end(answer.body);
+      })
+      .catch(function scrapeFailed(error: unknown) {
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end(`metrics could not be rendered: ${(error as Error)?.message ?? error}\n`);
+        } else if (!res.writableEnded) {
+          res.destroy();
+        }
       });
   }
 
-  /** Serves a scrape (then returns true), else keeps the errors of `app` (the request's) visible. */
-  function isScrape(req: Request, res: Response, app: Application): boolean {
-    if (endpoints.length > 0 && isEndpoint(req.originalUrl ?? req.url)) {
-      serveMetrics(req, res);
-      return true;
-    }
-    tapErrors(app);
-    return false;
-  }
-
-  /** A request entering the app's router, when the middleware left its stack (nothing in the app ran before). */
-  function onDispatch(req: Request, res: Response, app: Application): boolean {
-    if (isScrape(req, res, app)) return true;
-    track(req, res);
-    return false;
-  }
-
-  let checkedApp: Application | null = null;
   const middleware = function promHttpMiddleware(req: Request, res: Response, next: NextFunction): void {
-    if (isScrape(req, res, req.app)) return;
-    trackLate(req, res);
-    const app = req.app;
-    if (app !== checkedApp) {
-      checkedApp = app;
-      // First in the app's router: from the next request on, the router's dispatch starts requests instead.
-      moveOutOfRouter(app, middleware, onDispatch);
+    // `req.url` is relative to where the middleware is mounted (Express moves the mount path to `req.baseUrl`).
+    if (endpoints.length > 0 && isEndpoint(req.url)) {
+      serveMetrics(req, res);
+      return;
     }
+    trackLate(req, res);
     next();
   } as ExpressMetrics;
 
