@@ -153,7 +153,7 @@ async function send(url: URL, method: string, timeout: number, headers: Record<s
  * the group of `job` and `groupings`, for batch jobs that end before Prometheus could scrape them.
  *
  * Grouping values (and the job) that a URL path cannot carry as they are (`/`, `.`, `..`, the empty string, any
- * character outside `A-Z a-z 0-9 - . _ ~`) are sent base64url-encoded (`name@base64/…`), as the Pushgateway
+ * character outside `A-Z a-z 0-9 - . _ ~`) are sent base64url-encoded (`name@base64/...`), as the Pushgateway
  * documents, so they never change the group.
  *
  * Rejects with a TypeError naming a bad option, and with a {@link PushgatewayError} when the gateway cannot be

@@ -1,4 +1,3 @@
-import { tracingChannel } from 'node:diagnostics_channel';
 import { warnOnce } from '@prom-http/core';
 import type { Request } from 'express';
 import { legacyMountSteps, legacyRouter, legacyRoutes } from './routes/legacy.js';
@@ -118,8 +117,7 @@ export function walkCount(): number {
  * route's sub-app and mount chain are gone. Where router publishes errors (router >= 2.3, the
  * `express.router.request` TracingChannel), the template is taken when the error happens, while `req.app` and
  * `req.baseUrl` are still the route's. Router traces every layer once any of the channel's events has a
- * subscriber (the adapter's error source subscribes too); only `error` is subscribed here, and it runs on
- * errors alone. Under callgrind (`bench/instructions.mjs --keep`), router's tracing code took some 580
+ * subscriber; the adapter subscribes to `error` alone (router-channel.ts), which runs this on errors alone. Under callgrind (`bench/instructions.mjs --keep`), router's tracing code took some 580
  * instructions of a 580,000-instruction request to GET /users/:id: about 500 a traced handler.
  */
 interface Captured {
@@ -134,9 +132,9 @@ function capturedTemplate(req: object, route: object): string | undefined {
   return captured !== undefined && captured.route === route ? captured.template : undefined;
 }
 
-function onRouterError(message: unknown): void {
+/** Called for each error router publishes (router-channel.ts subscribes, once for the whole adapter). */
+export function captureTemplateAtError(req: unknown): void {
   try {
-    const req = (message as { req?: unknown } | null)?.req;
     if (req === null || typeof req !== 'object') return;
     const route = readReq(req, 'route');
     if (!isRoute(route)) return;
@@ -150,8 +148,6 @@ function onRouterError(message: unknown): void {
     // Never fail the request being traced.
   }
 }
-
-tracingChannel('express.router.request').error.subscribe(onRouterError);
 
 function entryFor(req: object, route: RouteLike): Entry | undefined {
   const app = readReq(req, 'app');

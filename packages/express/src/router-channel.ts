@@ -1,6 +1,7 @@
 import * as dc from 'node:diagnostics_channel';
 import type { Application, Response } from 'express';
 import { noteError } from './request-error.js';
+import { captureTemplateAtError } from './route-template.js';
 
 /**
  * The `error` event of the `express.router.request` TracingChannel, on which router >= 2.3 (Express 5's router)
@@ -25,8 +26,10 @@ export function publishesErrors(app: Application): boolean {
   return typeof router?.listRoutes === 'function';
 }
 
+/** An error in a route: keep the route's template while `req.app` and `req.baseUrl` are still the route's, and note the error. */
 function onRouterError(context: unknown): void {
-  const { res, error } = context as { res?: Response; error?: unknown };
+  const { req, res, error } = context as { req?: unknown; res?: Response; error?: unknown };
+  captureTemplateAtError(req);
   if (res !== undefined && error !== undefined) noteError(res, error);
 }
 

@@ -487,7 +487,7 @@ export function renderAggregated(
     w.str(familyHeader(family.name, family.help, family.type, openMetrics));
     const { order, display, values } = family;
     const metricName = family.cluster.metricName;
-    // Line starts by metric name (a family has a handful: `_bucket`, `_sum`, `_count`…).
+    // Line starts by metric name (a family has a handful: `_bucket`, `_sum`, `_count`...).
     const starts = new Map<string | undefined, { labelled: Buffer; bare: Buffer }>();
     let current: string | undefined | null = null;
     let start: { labelled: Buffer; bare: Buffer } = { labelled: CLOSE, bare: CLOSE };

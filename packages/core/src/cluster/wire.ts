@@ -33,7 +33,7 @@ export interface WireFamily {
   b: number;
   /** Set when the worker started the table afresh (`b` is then 0): the primary drops its copy first. */
   r?: 1;
-  /** Metric names new to the table (`x_bucket`…); `m` refers to them from 1 up, 0 being "none" (the family's name). */
+  /** Metric names new to the table (`x_bucket`...); `m` refers to them from 1 up, 0 being "none" (the family's name). */
   mn?: string[];
   /** Per new sample: its metric name (see `mn`). */
   m?: number[];
@@ -84,7 +84,7 @@ interface CollectableMetric {
 class SampleTable {
   size = 0;
   readonly metricNames = new Map<string, number>();
-  /** By metric-name index (0: none), the labels in name order → the sample's index. */
+  /** By metric-name index (0: none), the labels in name order -> the sample's index. */
   readonly keys: Array<Map<string, number>> = [new Map()];
 }
 

@@ -80,7 +80,7 @@ function visit(router: RouterLike, prefix: readonly Step[], found: ListedRoutes,
   onPath.delete(router);
 }
 
-/** The step a `.use(path, …)` mount adds; undefined for a root mount. */
+/** The step a `.use(path, ...)` mount adds; undefined for a root mount. */
 export function mountStep(path: unknown): Step | undefined {
   const segment = renderMountPath(path);
   if (segment === '') return undefined;
