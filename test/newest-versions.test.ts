@@ -25,7 +25,7 @@ async function registryReachable(): Promise<string | undefined> {
   }
 }
 
-it('the packed packages pass their user-level checks against the newest versions from the registry', { timeout: 480_000 }, async (ctx) => {
+it('the packed packages pass their user-level checks against the newest versions from the registry', { timeout: 900_000 }, async (ctx) => {
   const unreachable = await registryReachable();
   if (unreachable !== undefined) {
     const message = `the npm registry cannot be reached (npm view express: ${unreachable})`;
@@ -37,7 +37,7 @@ it('the packed packages pass their user-level checks against the newest versions
       throw new Error('the checks pack the built packages: run `pnpm run build` first');
     }
   }
-  const result = await run(process.execPath, [RUNNER], { cwd: ROOT, timeout: 460_000, maxBuffer: 16 * 1024 * 1024 }).then(
+  const result = await run(process.execPath, [RUNNER], { cwd: ROOT, timeout: 880_000, maxBuffer: 16 * 1024 * 1024 }).then(
     ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
     (error: { code?: number; stdout?: string; stderr?: string; message: string }) => ({
       code: error.code ?? 1,
