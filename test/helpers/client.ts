@@ -15,3 +15,10 @@ export default client;
 export const { AggregatorRegistry, Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics, register } = client;
 export type Registry = PromClient.Registry;
 export type Counter<T extends string = string> = PromClient.Counter<T>;
+export type Client = typeof PromClient;
+
+/** Both client packages, for the tests that compare with each in every run. */
+export const BOTH_CLIENTS: ReadonlyArray<readonly [string, Client]> = [
+  ['prom-client', createRequire(import.meta.url)('prom-client') as Client],
+  ['@prometheus-io/client', createRequire(import.meta.url)('@prometheus-io/client') as Client],
+];

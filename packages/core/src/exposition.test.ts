@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { Counter, Gauge, Histogram, Registry, Summary } from '../../../test/helpers/client.js';
+import testClient, { BOTH_CLIENTS, type Client, Registry, Summary } from '../../../test/helpers/client.js';
 import { generateMetrics, OPENMETRICS_CONTENT_TYPE, requestedNames, wantsOpenMetrics } from './exposition.js';
 import { DEFAULT_BUCKETS } from './options.js';
 import { registerRequestFamilies } from './request-metrics.js';
 
-/** Fills our families and prom-client metrics of the same names with the same observations. */
-function twinRegistries(observations: Array<[string, string, number, number, boolean]>, contentType?: string) {
+/** Fills our families and the client's metrics of the same names with the same observations. */
+function twinRegistries(
+  { Counter, Gauge, Histogram, Registry, Summary }: Client,
+  observations: Array<[string, string, number, number, boolean]>,
+  contentType?: string,
+) {
   const ours: Registry = new (Registry as unknown as new (t?: string) => Registry)(contentType);
   const theirs: Registry = new (Registry as unknown as new (t?: string) => Registry)(contentType);
   const { store, inProgress } = registerRequestFamilies(ours, '', 'path', [['env', 'prod']], [], DEFAULT_BUCKETS, true, 10_000, Summary);
@@ -51,34 +55,36 @@ const OBSERVATIONS: Array<[string, string, number, number, boolean]> = [
   ['GET', '/users/:id', 200, 0.1 + 0.2, false],
 ];
 
-describe('exposition', () => {
-  it('renders the default families byte-identical to prom-client (text format)', async () => {
-    const { ours, theirs } = twinRegistries(OBSERVATIONS);
+// Byte-identical to what each client renders: both in every run, whichever PROMHTTP_TEST_CLIENT chose.
+describe.each(BOTH_CLIENTS)('exposition as %s renders it', (_name, client) => {
+  const { Counter, Gauge, Histogram, Registry, Summary } = client;
+  it('renders the default families byte-identical to the client (text format)', async () => {
+    const { ours, theirs } = twinRegistries(client, OBSERVATIONS);
     const { body, contentType } = await generateMetrics(ours);
     expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(body).toBe(await theirs.metrics());
-    // prom-client's own renderer reads our families too.
+    // The client's own renderer reads our families too.
     expect(await ours.metrics()).toBe(body);
   });
 
-  it('writes multi-digit counts and fractional sums exactly as prom-client', async () => {
+  it('writes multi-digit counts and fractional sums exactly as the client', async () => {
     const many: Array<[string, string, number, number, boolean]> = [];
     for (let i = 0; i < 12_345; i++) many.push(['GET', `/r/${i % 2}`, 200, (i % 97) / 31, i % 11 === 0]);
-    const { ours, theirs } = twinRegistries(many);
+    const { ours, theirs } = twinRegistries(client, many);
     const { body } = await generateMetrics(ours);
     expect(body).toMatch(/\} \d{4,}\n/);
     expect(body).toBe(await theirs.metrics());
   });
 
-  it('renders OpenMetrics byte-identical to prom-client', async () => {
-    const { ours, theirs } = twinRegistries(OBSERVATIONS, OPENMETRICS_CONTENT_TYPE);
+  it('renders OpenMetrics byte-identical to the client', async () => {
+    const { ours, theirs } = twinRegistries(client, OBSERVATIONS, OPENMETRICS_CONTENT_TYPE);
     const { body, contentType } = await generateMetrics(ours, { accept: 'application/openmetrics-text; version=1.0.0' });
     expect(contentType).toBe(OPENMETRICS_CONTENT_TYPE);
     expect(body).toBe(await theirs.metrics());
     expect(body.endsWith('# EOF\n')).toBe(true);
   });
 
-  it('renders foreign metrics, registry default labels and summaries like prom-client', async () => {
+  it('renders foreign metrics, registry default labels and summaries like the client', async () => {
     const build = () => {
       const registry = new Registry();
       registry.setDefaultLabels({ app: 'shop' });
@@ -122,9 +128,11 @@ describe('exposition', () => {
     });
     expect((await generateMetrics(registry)).body).toBe(await reference.metrics());
   });
+});
 
+describe('exposition', () => {
   it('filters families by name', async () => {
-    const { ours } = twinRegistries(OBSERVATIONS);
+    const { ours } = twinRegistries(testClient, OBSERVATIONS);
     const { body } = await generateMetrics(ours, { names: ['http_request_total'] });
     expect(body.startsWith('# HELP http_request_total ')).toBe(true);
     expect(body).not.toContain('http_request_duration_seconds');
