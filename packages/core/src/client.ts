@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import { warnOnce } from './diagnostics.js';
-import type { PromClientLike, RegistryLike } from './types.js';
+import type { RegistryLike } from './types.js';
 
 /** The client packages prom-http works with, in the order it prefers them when the app did not choose. */
-export const CLIENT_PACKAGES = ['@prometheus-io/client', 'prom-client'] as const;
+const CLIENT_PACKAGES = ['@prometheus-io/client', 'prom-client'] as const;
 
 /** What prom-http needs of a client module; `promClient` is checked for each. */
 const CLIENT_MEMBERS = ['Registry', 'Counter', 'Gauge', 'Histogram', 'Summary', 'collectDefaultMetrics'] as const;
@@ -55,22 +55,16 @@ function installedClients(): ReadonlyArray<{ name: string; module: Client }> {
   return installed;
 }
 
-/** The name of a client module prom-http knows, for messages. */
-export function clientName(client: PromClientLike): string {
-  return installedClients().find((c) => c.module === client)?.name ?? 'the "promClient" option';
-}
-
 /**
  * The client in use, in this order: `promClient` (the option, validated); the package whose Registry made
  * `registry`; `@prometheus-io/client` if it resolves; `prom-client`. Warns once (PROMHTTP_TWO_CLIENTS) when
  * both resolve and the app chose neither way, since metrics on the other one's global registry are not served.
- * `option`: how the caller names the option in errors (`promClient`, or `pushToGateway option "promClient"`).
  */
-export function resolveClient(promClient: unknown, registry: RegistryLike | undefined, option = 'option "promClient"'): Client {
+export function resolveClient(promClient: unknown, registry: RegistryLike | undefined): Client {
   if (promClient !== undefined) {
     const why = notAClient(promClient);
     if (why !== null) {
-      throw new TypeError(`prom-http: ${option} must be the prom-client or @prometheus-io/client module, ${why}`);
+      throw new TypeError(`prom-http: option "promClient" must be the prom-client or @prometheus-io/client module, ${why}`);
     }
     return promClient as Client;
   }
