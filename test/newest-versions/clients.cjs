@@ -3,6 +3,7 @@
  * The client an app uses, with the packed packages installed by npm as a user installs them.
  * `node clients.cjs only express|fastify`: an app that has ONLY @prometheus-io/client (npm must not add prom-client,
  * an optional peer) counts on its global registry, and `/metrics` serves that metric with prom-http's defaults.
+ * `node clients.cjs only types`: types.ts compiles (strict, no skipLibCheck) there, as CommonJS and as ESM.
  * `node clients.cjs both express|fastify`: both packages installed; unchosen, prom-http warns
  * PROMHTTP_TWO_CLIENTS once and takes @prometheus-io/client; with `promClient` it takes the app's.
  */
@@ -57,6 +58,32 @@ function appCounter(client, name) {
 }
 
 async function main() {
+  if (framework === 'types') {
+    const { execFileSync } = require('node:child_process');
+    const tsc = require('node:path').join('node_modules', '.bin', 'tsc');
+    // As CommonJS (types.ts: the app has no "type") and as ESM (types.mts): each reads its own declarations.
+    require('node:fs').copyFileSync('types.ts', 'types.mts');
+    const args = [
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      'types.ts',
+      'types.mts',
+    ];
+    let output = '';
+    try {
+      execFileSync(tsc, args, { encoding: 'utf8' });
+    } catch (error) {
+      output = `${error.stdout}${error.stderr}`.trim();
+    }
+    expectEqual(`tsc ${require('typescript/package.json').version} compiles types.ts without skipLibCheck`, output, '');
+    return;
+  }
   if (setup === 'only') {
     expectEqual('prom-client is not installed (an optional peer: npm leaves it out)', resolves('prom-client'), false);
     appCounter(pio, 'app_orders_total');

@@ -85,16 +85,24 @@ const SOURCES = ['check.cjs', 'otel.cjs', 'express.cjs', 'fastify.cjs'];
 
 /** The client apps: scratch apps of their own, since npm hoists every dependency of an install to its root. */
 const CLIENT_APPS = {
-  'clients-only': { express: '5', fastify: '5', '@prometheus-io/client': 'latest' },
+  'clients-only': {
+    express: '5',
+    fastify: '5',
+    '@prometheus-io/client': 'latest',
+    typescript: 'latest',
+    '@types/node': 'latest',
+    '@types/express': 'latest',
+  },
   'clients-both': { express: '5', fastify: '5', '@prometheus-io/client': 'latest', 'prom-client': 'latest' },
 };
 const CLIENT_CHECKS = [
   ['clients.cjs', 'only express', '../clients-only'],
   ['clients.cjs', 'only fastify', '../clients-only'],
+  ['clients.cjs', 'only types', '../clients-only'],
   ['clients.cjs', 'both express', '../clients-both'],
   ['clients.cjs', 'both fastify', '../clients-both'],
 ];
-const CLIENT_SOURCES = ['check.cjs', 'clients.cjs'];
+const CLIENT_SOURCES = ['check.cjs', 'clients.cjs', 'types.ts'];
 
 async function run(file, args, options = {}) {
   return execFile(file, args, { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', ...options });
