@@ -7,7 +7,7 @@ import { expect, it } from 'vitest';
 /*
  * The packed packages, installed as a user installs them, against the newest express 5 and 4, router, fastify 5,
  * prom-client, the OpenTelemetry instrumentations, @fastify/otel, compression and @fastify/compress from the npm
- * registry (test/newest-versions/run.mjs). Skipped when the registry cannot be reached, unless CI is set: then
+ * registry, and apps with only @prometheus-io/client or with both clients (test/newest-versions/run.mjs). Skipped when the registry cannot be reached, unless CI is set: then
  * it fails, as a job that checks nothing must not pass.
  */
 
