@@ -4,13 +4,13 @@
  * `node clients.cjs only express|fastify`: an app that has ONLY @prometheus-io/client (npm must not add prom-client,
  * an optional peer) counts on its global registry, and `/metrics` serves that metric with prom-http's defaults.
  * `node clients.cjs only types`: types.ts compiles (strict, no skipLibCheck) there, as CommonJS and as ESM.
+ * `node clients.cjs none express`: neither installed; creating the middleware throws, naming both.
  * `node clients.cjs both express|fastify`: both packages installed; unchosen, prom-http warns
  * PROMHTTP_TWO_CLIENTS once and takes @prometheus-io/client; with `promClient` it takes the app's.
  */
 const { checkDefaults, done, expectEqual, fail, scrape, send, value } = require('./check.cjs');
 
 const [setup = 'only', framework = 'express'] = process.argv.slice(2);
-const pio = require('@prometheus-io/client');
 const resolves = (name) => {
   try {
     require.resolve(name);
@@ -19,8 +19,9 @@ const resolves = (name) => {
     return false;
   }
 };
+const versionOf = (name) => (resolves(name) ? require(`${name}/package.json`).version : '(not installed)');
 console.log(
-  `@prometheus-io/client ${require('@prometheus-io/client/package.json').version}, prom-client ${resolves('prom-client') ? require('prom-client/package.json').version : '(not installed)'}, node ${process.version}, ${setup} ${framework}`,
+  `@prometheus-io/client ${versionOf('@prometheus-io/client')}, prom-client ${versionOf('prom-client')}, node ${process.version}, ${setup} ${framework}`,
 );
 
 const warnings = [];
@@ -84,6 +85,21 @@ async function main() {
     expectEqual(`tsc ${require('typescript/package.json').version} compiles types.ts without skipLibCheck`, output, '');
     return;
   }
+  if (setup === 'none') {
+    let message = '(no error)';
+    try {
+      require('@prom-http/express').metrics();
+    } catch (error) {
+      message = error.message;
+    }
+    expectEqual(
+      'neither client installed: metrics() throws naming both',
+      message,
+      'prom-http: neither @prometheus-io/client nor prom-client is installed; install one of them (npm install @prometheus-io/client)',
+    );
+    return;
+  }
+  const pio = require('@prometheus-io/client');
   if (setup === 'only') {
     expectEqual('prom-client is not installed (an optional peer: npm leaves it out)', resolves('prom-client'), false);
     appCounter(pio, 'app_orders_total');

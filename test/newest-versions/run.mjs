@@ -5,7 +5,7 @@
  * the three tarballs with the newest express 5 (and 4, in a second workspace of the same install), router,
  * fastify 5, prom-client, the OpenTelemetry instrumentations, @fastify/otel, compression and @fastify/compress,
  * from the registry, not from the lockfile; and two more scratch apps for the client packages: one with only
- * @prometheus-io/client (prom-client, an optional peer, is not installed), one with both. Then each check script here runs in that app (plain `node`; each
+ * @prometheus-io/client (prom-client, an optional peer, is not installed), one with both, one with neither. Then each check script here runs in that app (plain `node`; each
  * starts its app on 127.0.0.1 port 0, sends requests, scrapes, and exits non-zero on a failed check).
  *
  *   node test/newest-versions/run.mjs [--build] [--keep]
@@ -93,12 +93,14 @@ const CLIENT_APPS = {
     '@types/node': 'latest',
     '@types/express': 'latest',
   },
+  'clients-none': { express: '5' },
   'clients-both': { express: '5', fastify: '5', '@prometheus-io/client': 'latest', 'prom-client': 'latest' },
 };
 const CLIENT_CHECKS = [
   ['clients.cjs', 'only express', '../clients-only'],
   ['clients.cjs', 'only fastify', '../clients-only'],
   ['clients.cjs', 'only types', '../clients-only'],
+  ['clients.cjs', 'none express', '../clients-none'],
   ['clients.cjs', 'both express', '../clients-both'],
   ['clients.cjs', 'both fastify', '../clients-both'],
 ];
