@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { CLIENT_NAME } from './helpers/client.js';
 
 // Runs from an example package, as a user's app would: the workspace links resolve to the built packages.
 const cwd = fileURLToPath(new URL('../examples/express-basic/', import.meta.url));
@@ -36,6 +38,27 @@ describe('packaging', () => {
        console.log(JSON.stringify([typeof fastifyMetrics, body.includes('exporter_info{version="0.1.0"} 1')]));`,
     ]);
     expect(JSON.parse(out)).toEqual(['function', true]);
+  });
+
+  it.runIf(built)('both builds resolve the client of registry, and make their metrics with it', () => {
+    // The client as the app has it (the workspace's copy, the same files as the packages see).
+    const clientPath = createRequire(import.meta.url).resolve(CLIENT_NAME);
+    const check = `const m = metrics({ registry: new client.Registry(), collectDefaultMetrics: false });
+       const { body } = await m.generateMetrics();
+       console.log(JSON.stringify([m.client === client, m.registry.getSingleMetric('exporter_info') instanceof client.Gauge, body.includes('exporter_info{version="0.1.0"} 1')]));`;
+    const cjs = node([
+      '-e',
+      `const { metrics } = require('@prom-http/express'); const client = require(${JSON.stringify(clientPath)}); (async () => { ${check} })();`,
+    ]);
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      `import { metrics } from '@prom-http/express'; import client from ${JSON.stringify(clientPath)}; ${check}`,
+    ]);
+    expect([JSON.parse(cjs), JSON.parse(esm)]).toEqual([
+      [true, true, true],
+      [true, true, true],
+    ]);
   });
 
   it.runIf(built)('the bundles are plain ASCII, so V8 keeps their source at one byte a character', () => {

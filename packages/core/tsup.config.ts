@@ -10,7 +10,9 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   sourcemap: true,
-  external: [/^@prom-http\//, 'prom-client', 'express', 'fastify'],
+  // client.ts resolves the client with createRequire(import.meta.url); the CommonJS build needs the shim for it.
+  shims: true,
+  external: [/^@prom-http\//, 'prom-client', '@prometheus-io/client', 'express', 'fastify'],
   // exporter_info's version label, read from package.json so that it cannot drift from the published version.
   define: { __PROM_HTTP_VERSION__: JSON.stringify(version) },
 });

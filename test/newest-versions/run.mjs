@@ -4,7 +4,8 @@
  * a user installs them: `pnpm pack` each package, then one `npm install` in a scratch app under the temp dir of
  * the three tarballs with the newest express 5 (and 4, in a second workspace of the same install), router,
  * fastify 5, prom-client, the OpenTelemetry instrumentations, @fastify/otel, compression and @fastify/compress,
- * from the registry, not from the lockfile. Then each check script here runs in that app (plain `node`; each
+ * from the registry, not from the lockfile; and two more scratch apps for the client packages: one with only
+ * @prometheus-io/client (prom-client, an optional peer, is not installed), one with both, one with neither. Then each check script here runs in that app (plain `node`; each
  * starts its app on 127.0.0.1 port 0, sends requests, scrapes, and exits non-zero on a failed check).
  *
  *   node test/newest-versions/run.mjs [--build] [--keep]
@@ -82,6 +83,29 @@ const CHECKS = [
 ];
 const SOURCES = ['check.cjs', 'otel.cjs', 'express.cjs', 'fastify.cjs'];
 
+/** The client apps: scratch apps of their own, since npm hoists every dependency of an install to its root. */
+const CLIENT_APPS = {
+  'clients-only': {
+    express: '5',
+    fastify: '5',
+    '@prometheus-io/client': 'latest',
+    typescript: 'latest',
+    '@types/node': 'latest',
+    '@types/express': 'latest',
+  },
+  'clients-none': { express: '5' },
+  'clients-both': { express: '5', fastify: '5', '@prometheus-io/client': 'latest', 'prom-client': 'latest' },
+};
+const CLIENT_CHECKS = [
+  ['clients.cjs', 'only express', '../clients-only'],
+  ['clients.cjs', 'only fastify', '../clients-only'],
+  ['clients.cjs', 'only types', '../clients-only'],
+  ['clients.cjs', 'none express', '../clients-none'],
+  ['clients.cjs', 'both express', '../clients-both'],
+  ['clients.cjs', 'both fastify', '../clients-both'],
+];
+const CLIENT_SOURCES = ['check.cjs', 'clients.cjs', 'types.ts'];
+
 async function run(file, args, options = {}) {
   return execFile(file, args, { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', ...options });
 }
@@ -147,11 +171,28 @@ async function main() {
     }
     console.log(`   installed in ${elapsed(installing)}`);
     await printVersions(app);
+    for (const [name, dependencies] of Object.entries(CLIENT_APPS)) {
+      const where = join(dir, name);
+      mkdirSync(where);
+      writeFileSync(
+        join(where, 'package.json'),
+        JSON.stringify({ name, private: true, dependencies: { ...packed, ...dependencies } }, null, 2),
+      );
+      for (const source of CLIENT_SOURCES) copyFileSync(join(HERE, source), join(where, source));
+      console.log(`== npm install in ${where}`);
+      try {
+        await run('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error'], { cwd: where, timeout: 300_000 });
+      } catch (error) {
+        console.error(`newest-versions: npm install failed:\n${error.stderr || error.message}`);
+        return 3;
+      }
+    }
 
     let failed = 0;
-    for (const [script, variant, where] of CHECKS) {
+    const checks = [...CHECKS, ...CLIENT_CHECKS];
+    for (const [script, variant, where] of checks) {
       const label = `${script} ${variant}${where === '.' ? '' : ` (${where})`}`;
-      const { code, output } = await check(join(app, where), script, variant);
+      const { code, output } = await check(join(app, where), script, variant.split(' '));
       // A passing check prints its versions and how many checks passed; a failing one prints everything.
       const lines = output.trimEnd().split('\n');
       const shown = code === 0 ? lines.filter((l) => !l.startsWith('ok ')) : lines;
@@ -159,7 +200,7 @@ async function main() {
       console.log(`\n== ${label}: ${code === 0 ? `passed (${passed} checks)` : `FAILED (exit ${code})`}\n${shown.join('\n')}`);
       if (code !== 0) failed++;
     }
-    console.log(`\nnewest-versions: ${CHECKS.length - failed} of ${CHECKS.length} checks passed, in ${elapsed(started)}`);
+    console.log(`\nnewest-versions: ${checks.length - failed} of ${checks.length} checks passed, in ${elapsed(started)}`);
     return failed === 0 ? 0 : 1;
   } finally {
     if (keep) console.log(`newest-versions: the scratch app is kept in ${dir}`);
@@ -198,9 +239,9 @@ async function printVersions(app) {
 }
 
 /** Runs one check script; its exit code and everything it printed. */
-function check(cwd, script, variant) {
+function check(cwd, script, args) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [script, variant], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => {
       output += d;

@@ -1,15 +1,14 @@
-import { Counter, Gauge, Histogram, type Registry, Summary } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import type { Client } from './client.js';
 import { clashError, firstDifference, type MetricShape, setShape, shapeOf } from './metric-clash.js';
 import { assertMetricName, labelString, splitLabels } from './options.js';
 import { OVERFLOW } from './request-metrics.js';
 import type { EnteredWrapper } from './request-record.js';
-import type { CustomMetricOptions, LabelFunction } from './types.js';
+import type { CustomMetricOptions, LabelFunction, MetricLike, PromClientLike, RegistryLike } from './types.js';
 
 export type CustomKind = 'counter' | 'gauge' | 'histogram' | 'summary';
 
 type AnyMetric = Counter<string> | Gauge<string> | Histogram<string> | Summary<string>;
-
-const METRIC_CLASSES = { counter: Counter, gauge: Gauge, histogram: Histogram, summary: Summary } as const;
 
 /** prom-client settings that pass through to the metric, per type. */
 const PASS_THROUGH: Record<CustomKind, readonly string[]> = {
@@ -27,7 +26,9 @@ export type LabelErrorSink = (metricName: string, error: unknown) => void;
  * response finishes. Framework-free; the adapters turn it into handlers and middleware.
  */
 export class CustomMetric<Req, Res> {
-  readonly metric: AnyMetric;
+  /** The client's metric (a Counter, Gauge, Histogram or Summary as `kind` says). */
+  readonly metric: MetricLike;
+  private readonly client: Client;
   private readonly staticLabels: Record<string, string>;
   private readonly dynamicLabels: ReadonlyArray<readonly [string, LabelFunction<Req, Res>]>;
   /** The series of the metric (shared by every wrapper of it) and its `seriesLimit`. */
@@ -40,7 +41,8 @@ export class CustomMetric<Req, Res> {
     help: string,
     options: CustomMetricOptions<Req, Res> | undefined,
     defaults: {
-      registry: Registry;
+      client: PromClientLike;
+      registry: RegistryLike;
       staticLabels: ReadonlyArray<readonly [string, string]>;
       dynamicLabels: ReadonlyArray<readonly [string, LabelFunction<Req, Res>]>;
       seriesLimit: number;
@@ -48,6 +50,9 @@ export class CustomMetric<Req, Res> {
     private readonly onLabelError: LabelErrorSink,
   ) {
     assertMetricName('name', name);
+    const client = defaults.client as Client;
+    this.client = client;
+    const registry = defaults.registry as unknown as Registry;
     if (typeof help !== 'string' || help === '') throw new TypeError(`prom-http: metric "${name}" needs a non-empty help text`);
     const opts = (options ?? {}) as Record<string, unknown>;
     const known = new Set(['labels', 'initialValueWhenOnlyStaticLabels', 'seriesLimit', ...PASS_THROUGH[kind]]);
@@ -73,22 +78,24 @@ export class CustomMetric<Req, Res> {
     const shape: Record<string, unknown> = { type: kind, labels: labelNames, seriesLimit };
     for (const key of PASS_THROUGH[kind]) shape[key] = opts[key];
 
-    this.metric = reuseOrCreate(
-      defaults.registry,
+    const metric: AnyMetric = reuseOrCreate(
+      registry,
       name,
       shape,
       () => {
-        const config: Record<string, unknown> = { name, help, labelNames, registers: [defaults.registry] };
+        const config: Record<string, unknown> = { name, help, labelNames, registers: [registry] };
         for (const key of PASS_THROUGH[kind]) if (opts[key] !== undefined) config[key] = opts[key];
         try {
-          return new METRIC_CLASSES[kind](config as never);
+          const classes = { counter: client.Counter, gauge: client.Gauge, histogram: client.Histogram, summary: client.Summary };
+          return new classes[kind](config as never);
         } catch (error) {
           throw new TypeError(`prom-http: metric "${name}": ${(error as Error).message}`);
         }
       },
       { seriesLimit: defaults.seriesLimit },
     );
-    this.series = boundOf(this.metric, (seriesLimit as number | undefined) ?? defaults.seriesLimit);
+    this.metric = metric;
+    this.series = boundOf(metric, (seriesLimit as number | undefined) ?? defaults.seriesLimit);
     this.overflowLabels = { ...this.staticLabels };
     for (const [n] of this.dynamicLabels) this.overflowLabels[n] = OVERFLOW;
 
@@ -99,9 +106,10 @@ export class CustomMetric<Req, Res> {
 
   private zero(): void {
     const labels = this.staticLabels;
-    if (this.metric instanceof Counter) this.metric.inc(labels, 0);
-    else if (this.metric instanceof Gauge) this.metric.inc(labels, 0);
-    else if (this.metric instanceof Histogram) this.metric.zero(labels);
+    const { metric, client } = this;
+    if (metric instanceof client.Counter) metric.inc(labels, 0);
+    else if (metric instanceof client.Gauge) metric.inc(labels, 0);
+    else if (metric instanceof client.Histogram) metric.zero(labels);
     // prom-client's Summary has no way to export a series before its first observation.
   }
 

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { IncomingMessage, METHODS, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Counter, Gauge, Histogram, Registry } from '../../../test/helpers/client.js';
 import { PromHttp, type RouteReader } from './engine.js';
 import type { RequestRecord } from './request-record.js';
-import type { MetricsOptions } from './types.js';
+import type { MetricsOptions, RegistryLike } from './types.js';
 import { VERSION } from './version.js';
 
 /** A framework-free request: the route template (undefined: unmatched) and the path. */
@@ -43,7 +43,7 @@ function request(e: PromHttp<FakeRequest, FakeResponse>, method: string, req: Fa
 }
 
 /** The samples named `name` (default: the family's name) of family `family`: label set -> value. */
-async function samples(registry: Registry, family: string, name = family): Promise<Map<string, number>> {
+async function samples(registry: RegistryLike, family: string, name = family): Promise<Map<string, number>> {
   const text = await registry.getSingleMetricAsString(family);
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
@@ -278,9 +278,9 @@ describe('custom metric clashes', () => {
 
   it("reuses a metric the app registered with the same type and labels, and says it is the app's when they differ", () => {
     const e = engine();
-    const mine = new Gauge({ name: 'g', help: 'G', labelNames: ['a'], registers: [e.registry] });
+    const mine = new Gauge({ name: 'g', help: 'G', labelNames: ['a'], registers: [e.registry as Registry] });
     expect(e.custom('gauge', 'g', 'G', { labels: { a: () => 'x' } }).metric).toBe(mine);
-    new Histogram({ name: 'h', help: 'H', labelNames: ['a'], registers: [e.registry] });
+    new Histogram({ name: 'h', help: 'H', labelNames: ['a'], registers: [e.registry as Registry] });
     expect(() => e.custom('counter', 'h', 'H', { labels: { a: 'x' } })).toThrow(
       /registered in this registry by the app, not by prom-http \(a histogram with labels \[a\]\)/,
     );
@@ -297,7 +297,7 @@ describe('scrape', () => {
       new Gauge({
         name: 'broken',
         help: 'Broken',
-        registers: [e.registry],
+        registers: [e.registry as Registry],
         async collect() {
           throw new Error('database down');
         },
@@ -305,7 +305,7 @@ describe('scrape', () => {
       new Gauge({
         name: 'broken_too',
         help: 'Broken too',
-        registers: [e.registry],
+        registers: [e.registry as Registry],
         collect() {
           throw new Error('sync failure');
         },

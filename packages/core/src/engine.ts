@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import promClient, { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
+import type { Client } from './client.js';
 import { clusterRenderer } from './cluster/worker.js';
 import { type CustomKind, CustomMetric, reuseOrCreate } from './custom-metrics.js';
 import { WARNING_TYPE, warnOnce } from './diagnostics.js';
@@ -26,7 +27,17 @@ import {
 } from './request-metrics.js';
 import { type EnteredWrapper, isClientError, RequestRecord } from './request-record.js';
 import { openOn, watchedOf } from './response-watch.js';
-import type { CustomMetricOptions, Exposition, GenerateOptions, HttpServerOptions, LabelValue, MetricsOptions } from './types.js';
+import type {
+  CustomMetricOptions,
+  Exposition,
+  GaugeLike,
+  GenerateOptions,
+  HttpServerOptions,
+  LabelValue,
+  MetricsOptions,
+  PromClientLike,
+  RegistryLike,
+} from './types.js';
 import { VERSION } from './version.js';
 
 /** How an adapter reads the route of a request once its response has finished. */
@@ -45,7 +56,9 @@ export interface RouteReader<Req, Res> {
  */
 export class PromHttp<Req, Res> {
   readonly options: ResolvedOptions<Req, Res>;
-  readonly registry: Registry;
+  readonly registry: RegistryLike;
+  /** The client module every metric is made with: prom-client or @prometheus-io/client. */
+  readonly client: PromClientLike;
   private readonly store: SeriesStore | null = null;
   private readonly inProgress: InProgressGauge | null = null;
   private readonly routeLabel: (req: Req, res: Res) => string;
@@ -58,10 +71,15 @@ export class PromHttp<Req, Res> {
     const o = resolveOptions(options);
     this.options = o;
     this.registry = o.registry;
+    this.client = o.client;
+    // The public fields are structural (see RegistryLike); the engine works with the client's own types.
+    const client = o.client as Client;
+    const registry = o.registry as unknown as Registry;
+    const { Counter, Gauge } = client;
 
     if (o.exportDefaults) {
       const families = registerRequestFamilies(
-        o.registry,
+        registry,
         o.namePrefix,
         o.routeLabelName,
         o.staticLabels,
@@ -69,33 +87,34 @@ export class PromHttp<Req, Res> {
         o.buckets,
         o.latencyAsHistogram,
         o.seriesLimit,
+        client.Summary,
       );
       this.store = families.store;
       this.inProgress = families.inProgress;
       const infoLabels = ['version', ...o.staticLabels.map(([n]) => n)];
-      const info = reuseOrCreate(o.registry, o.namePrefix + DEFAULT_METRICS.info.name, { type: 'gauge', labels: infoLabels }, () => {
+      const info = reuseOrCreate(registry, o.namePrefix + DEFAULT_METRICS.info.name, { type: 'gauge', labels: infoLabels }, () => {
         return new Gauge({
           name: o.namePrefix + DEFAULT_METRICS.info.name,
           help: DEFAULT_METRICS.info.help,
           labelNames: infoLabels,
-          registers: [o.registry],
+          registers: [registry],
           aggregator: 'max',
         });
       });
       info.set({ version: VERSION, ...Object.fromEntries(o.staticLabels) }, 1);
     }
-    this.labelErrors = reuseOrCreate(o.registry, 'exporter_label_errors_total', { type: 'counter', labels: ['metric'] }, () => {
+    this.labelErrors = reuseOrCreate(registry, 'exporter_label_errors_total', { type: 'counter', labels: ['metric'] }, () => {
       return new Counter({
         name: 'exporter_label_errors_total',
         help: 'Observations dropped because a label function threw or gave no label value',
         labelNames: ['metric'],
-        registers: [o.registry],
+        registers: [registry],
       });
     });
     // Asking the registry, not remembering the registries already served: after `registry.clear()` a new
     // instance brings the process metrics back.
-    if (o.collectDefaultMetrics && o.registry.getSingleMetric('process_cpu_seconds_total') === undefined) {
-      promClient.collectDefaultMetrics({ register: o.registry });
+    if (o.collectDefaultMetrics && registry.getSingleMetric('process_cpu_seconds_total') === undefined) {
+      client.collectDefaultMetrics({ register: registry });
     }
 
     const { groupBy } = o;
@@ -116,7 +135,6 @@ export class PromHttp<Req, Res> {
         return labelString(groupBy(req));
       };
     }
-    const registry = o.registry;
     this.renderer = o.cluster ? clusterRenderer(registry) : (opts) => renderExposition(registry, opts);
   }
 
@@ -276,7 +294,8 @@ export class PromHttp<Req, Res> {
       help,
       options,
       {
-        registry: this.registry,
+        client: this.options.client,
+        registry: this.options.registry,
         staticLabels: this.options.staticLabels,
         dynamicLabels: this.options.dynamicLabels,
         seriesLimit: this.options.seriesLimit,
@@ -286,7 +305,7 @@ export class PromHttp<Req, Res> {
   }
 
   /** An info metric: a Gauge set to 1 with the given labels (and the static default labels). */
-  info(name: string, help: string, labels: Record<string, LabelValue> = {}): Gauge<string> {
+  info(name: string, help: string, labels: Record<string, LabelValue> = {}): GaugeLike {
     const metric = this.custom('gauge', name, help, {
       labels: labels as Record<string, LabelValue>,
       initialValueWhenOnlyStaticLabels: false,
@@ -295,7 +314,7 @@ export class PromHttp<Req, Res> {
     const values: Record<string, string> = Object.fromEntries(this.options.staticLabels);
     for (const [k, v] of Object.entries(labels)) values[k] = labelString(v);
     gauge.set(values, 1);
-    return gauge;
+    return gauge as GaugeLike;
   }
 
   /** These wrappers apply to every recorded request. */

@@ -1,14 +1,18 @@
-import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import testClient, { BOTH_CLIENTS, type Client, Registry, Summary } from '../../../test/helpers/client.js';
 import { generateMetrics, OPENMETRICS_CONTENT_TYPE, requestedNames, wantsOpenMetrics } from './exposition.js';
 import { DEFAULT_BUCKETS } from './options.js';
 import { registerRequestFamilies } from './request-metrics.js';
 
-/** Fills our families and prom-client metrics of the same names with the same observations. */
-function twinRegistries(observations: Array<[string, string, number, number, boolean]>, contentType?: string) {
+/** Fills our families and the client's metrics of the same names with the same observations. */
+function twinRegistries(
+  { Counter, Gauge, Histogram, Registry, Summary }: Client,
+  observations: Array<[string, string, number, number, boolean]>,
+  contentType?: string,
+) {
   const ours: Registry = new (Registry as unknown as new (t?: string) => Registry)(contentType);
   const theirs: Registry = new (Registry as unknown as new (t?: string) => Registry)(contentType);
-  const { store, inProgress } = registerRequestFamilies(ours, '', 'path', [['env', 'prod']], [], DEFAULT_BUCKETS, true, 10_000);
+  const { store, inProgress } = registerRequestFamilies(ours, '', 'path', [['env', 'prod']], [], DEFAULT_BUCKETS, true, 10_000, Summary);
   const labelNames = ['method', 'path', 'status', 'env'];
   const hist = new Histogram({
     name: 'http_request_duration_seconds',
@@ -51,34 +55,36 @@ const OBSERVATIONS: Array<[string, string, number, number, boolean]> = [
   ['GET', '/users/:id', 200, 0.1 + 0.2, false],
 ];
 
-describe('exposition', () => {
-  it('renders the default families byte-identical to prom-client (text format)', async () => {
-    const { ours, theirs } = twinRegistries(OBSERVATIONS);
+// Byte-identical to what each client renders: both in every run, whichever PROMHTTP_TEST_CLIENT chose.
+describe.each(BOTH_CLIENTS)('exposition as %s renders it', (_name, client) => {
+  const { Counter, Gauge, Histogram, Registry, Summary } = client;
+  it('renders the default families byte-identical to the client (text format)', async () => {
+    const { ours, theirs } = twinRegistries(client, OBSERVATIONS);
     const { body, contentType } = await generateMetrics(ours);
     expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(body).toBe(await theirs.metrics());
-    // prom-client's own renderer reads our families too.
+    // The client's own renderer reads our families too.
     expect(await ours.metrics()).toBe(body);
   });
 
-  it('writes multi-digit counts and fractional sums exactly as prom-client', async () => {
+  it('writes multi-digit counts and fractional sums exactly as the client', async () => {
     const many: Array<[string, string, number, number, boolean]> = [];
     for (let i = 0; i < 12_345; i++) many.push(['GET', `/r/${i % 2}`, 200, (i % 97) / 31, i % 11 === 0]);
-    const { ours, theirs } = twinRegistries(many);
+    const { ours, theirs } = twinRegistries(client, many);
     const { body } = await generateMetrics(ours);
     expect(body).toMatch(/\} \d{4,}\n/);
     expect(body).toBe(await theirs.metrics());
   });
 
-  it('renders OpenMetrics byte-identical to prom-client', async () => {
-    const { ours, theirs } = twinRegistries(OBSERVATIONS, OPENMETRICS_CONTENT_TYPE);
+  it('renders OpenMetrics byte-identical to the client', async () => {
+    const { ours, theirs } = twinRegistries(client, OBSERVATIONS, OPENMETRICS_CONTENT_TYPE);
     const { body, contentType } = await generateMetrics(ours, { accept: 'application/openmetrics-text; version=1.0.0' });
     expect(contentType).toBe(OPENMETRICS_CONTENT_TYPE);
     expect(body).toBe(await theirs.metrics());
     expect(body.endsWith('# EOF\n')).toBe(true);
   });
 
-  it('renders foreign metrics, registry default labels and summaries like prom-client', async () => {
+  it('renders foreign metrics, registry default labels and summaries like the client', async () => {
     const build = () => {
       const registry = new Registry();
       registry.setDefaultLabels({ app: 'shop' });
@@ -91,7 +97,7 @@ describe('exposition', () => {
       return registry;
     };
     const registry = build();
-    const { store } = registerRequestFamilies(registry, 'x_', 'path', [], [], [0.1, 1], true, 10);
+    const { store } = registerRequestFamilies(registry, 'x_', 'path', [], [], [0.1, 1], true, 10, Summary);
     store.observe('GET', '/a', 200, 0.5, false, null);
     const reference = build();
     const hist = new Histogram({
@@ -122,9 +128,11 @@ describe('exposition', () => {
     });
     expect((await generateMetrics(registry)).body).toBe(await reference.metrics());
   });
+});
 
+describe('exposition', () => {
   it('filters families by name', async () => {
-    const { ours } = twinRegistries(OBSERVATIONS);
+    const { ours } = twinRegistries(testClient, OBSERVATIONS);
     const { body } = await generateMetrics(ours, { names: ['http_request_total'] });
     expect(body.startsWith('# HELP http_request_total ')).toBe(true);
     expect(body).not.toContain('http_request_duration_seconds');
@@ -140,7 +148,7 @@ describe('exposition', () => {
 describe('series store', () => {
   it('keeps at most seriesLimit route values and folds the rest into <overflow>', () => {
     const registry = new Registry();
-    const { store } = registerRequestFamilies(registry, '', 'url', [], [], DEFAULT_BUCKETS, true, 2);
+    const { store } = registerRequestFamilies(registry, '', 'url', [], [], DEFAULT_BUCKETS, true, 2, Summary);
     for (let i = 0; i < 100; i++) store.observe('GET', `/u/${i}`, 200, 0.01, false, null);
     expect(store.routeCount).toBe(3);
     expect(store.series.map((s) => s.labels.url)).toEqual(['/u/0', '/u/1', '<overflow>']);
@@ -149,9 +157,9 @@ describe('series store', () => {
 
   it('refuses a second layout under the same names', () => {
     const registry = new Registry();
-    registerRequestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10);
-    expect(() => registerRequestFamilies(registry, '', 'endpoint', [], [], DEFAULT_BUCKETS, true, 10)).toThrow(TypeError);
-    const again = registerRequestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10);
+    registerRequestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10, Summary);
+    expect(() => registerRequestFamilies(registry, '', 'endpoint', [], [], DEFAULT_BUCKETS, true, 10, Summary)).toThrow(TypeError);
+    const again = registerRequestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10, Summary);
     expect(again.store.routeLabelName).toBe('path');
   });
 });

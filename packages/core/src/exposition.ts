@@ -1,7 +1,7 @@
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import { ByteWriter, type FamilyData, type FastFamily, kFastRender, registryDefaultLabels, renderFamily } from './exposition-format.js';
-import type { Exposition, GenerateOptions } from './types.js';
+import type { Exposition, GenerateOptions, RegistryLike } from './types.js';
 
 /** zlib's gzip as a promise (not util.promisify: importing node:util in ESM loads all of its lazy parts). */
 function gzip(body: string | Buffer): Promise<Buffer> {
@@ -95,14 +95,14 @@ export function joinFamilies(parts: readonly string[], openMetrics: boolean): Ex
  * `get()` (all of them at once, as prom-client does) and formatted as prom-client formats it.
  */
 export async function renderExposition(
-  registries: Registry | readonly Registry[],
+  registries: RegistryLike | readonly RegistryLike[],
   { accept, names }: GenerateOptions = {},
 ): Promise<RenderedExposition> {
   const openMetrics = wantsOpenMetrics(accept);
   const wanted = names && names.length > 0 ? new Set(names) : null;
   const parts: Array<{ metric: RegistryMetric; fast: boolean; defaultLabels: Record<string, string | number> | null }> = [];
   const seen = new Set<string>();
-  for (const registry of Array.isArray(registries) ? registries : [registries as Registry]) {
+  for (const registry of (Array.isArray(registries) ? registries : [registries]) as Registry[]) {
     const defaultLabels = registryDefaultLabels(registry);
     for (const metric of registry.getMetricsAsArray() as unknown as RegistryMetric[]) {
       if (seen.has(metric.name) || (wanted !== null && !wanted.has(metric.name))) continue;
@@ -134,7 +134,10 @@ async function collect(metric: RegistryMetric): Promise<FamilyData> {
 }
 
 /** Like {@link renderExposition}, with the body as a string. Rejects when a metric cannot be collected. */
-export async function generateMetrics(registries: Registry | readonly Registry[], options: GenerateOptions = {}): Promise<Exposition> {
+export async function generateMetrics(
+  registries: RegistryLike | readonly RegistryLike[],
+  options: GenerateOptions = {},
+): Promise<Exposition> {
   return asExposition(await renderExposition(registries, options));
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import promClient, { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { Registry } from '../../../test/helpers/client.js';
 import { DEFAULT_BUCKETS, resolveOptions } from './options.js';
 import { VERSION } from './version.js';
 
@@ -17,7 +17,7 @@ describe('resolveOptions', () => {
     expect(o.staticLabels).toEqual([]);
     expect(o.isExcluded).toBeNull();
     expect(o.excludeUserDefaults).toBe(true);
-    expect(o.registry).toBe(promClient.register);
+    expect(o.registry).toBe(o.client.register);
     expect(o.collectDefaultMetrics).toBe(true);
     expect(o.authorize).toBeNull();
     expect(o.seriesLimit).toBe(10_000);

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import promClient, { type Registry } from 'prom-client';
-import type { GroupByFunction, LabelFunction, LabelValue, MetricsOptions, PathPattern } from './types.js';
+import { resolveClient } from './client.js';
+import type { GroupByFunction, LabelFunction, LabelValue, MetricsOptions, PathPattern, PromClientLike, RegistryLike } from './types.js';
 
 /** The flask exporter's buckets. */
 export const DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -22,7 +22,9 @@ export interface ResolvedOptions<Req, Res> {
   dynamicLabels: ReadonlyArray<readonly [string, LabelFunction<Req, Res>]>;
   isExcluded: ((path: string) => boolean) | null;
   excludeUserDefaults: boolean;
-  registry: Registry;
+  registry: RegistryLike;
+  /** The client every metric is made with (see `resolveClient`). */
+  client: PromClientLike;
   collectDefaultMetrics: boolean;
   authorize: ((req: Req | IncomingMessage) => boolean | Promise<boolean>) | null;
   seriesLimit: number;
@@ -40,6 +42,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'excludedPaths',
   'excludeUserDefaults',
   'registry',
+  'promClient',
   'collectDefaultMetrics',
   'authorize',
   'seriesLimit',
@@ -246,14 +249,15 @@ export function resolveOptions<Req, Res>(options: MetricsOptions<Req, Res> | und
     }
   }
 
-  let registry = promClient.register;
+  let registry: RegistryLike | undefined;
   if (opts.registry !== undefined) {
-    const r = opts.registry as Registry;
+    const r = opts.registry as Partial<RegistryLike> | null;
     if (!r || typeof r.registerMetric !== 'function' || typeof r.getSingleMetric !== 'function') {
-      fail('registry', 'must be a prom-client Registry');
+      fail('registry', 'must be a Registry of prom-client or @prometheus-io/client');
     }
-    registry = r;
+    registry = r as RegistryLike;
   }
+  const client = resolveClient(opts.promClient, registry);
 
   let authorize: ResolvedOptions<Req, Res>['authorize'] = null;
   if (opts.authorize !== undefined) {
@@ -281,7 +285,8 @@ export function resolveOptions<Req, Res>(options: MetricsOptions<Req, Res> | und
     dynamicLabels,
     isExcluded: compileExcluded(opts.excludedPaths),
     excludeUserDefaults: expectBoolean('excludeUserDefaults', opts.excludeUserDefaults, true),
-    registry,
+    registry: registry ?? client.register,
+    client,
     collectDefaultMetrics: expectBoolean('collectDefaultMetrics', opts.collectDefaultMetrics, true),
     authorize,
     seriesLimit,

@@ -1,4 +1,5 @@
-import promClient, { type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { resolveClient } from './client.js';
 import { PROMETHEUS_CONTENT_TYPE, renderExposition } from './exposition.js';
 import type { DeleteFromGatewayOptions, PushToGatewayOptions } from './types.js';
 
@@ -163,9 +164,9 @@ async function send(url: URL, method: string, timeout: number, headers: Record<s
  */
 export async function pushToGateway(url: string, options: PushToGatewayOptions): Promise<void> {
   const target = groupUrl('pushToGateway', url, options, PUSH_OPTIONS);
-  const { registry = promClient.register, method = 'PUT', timeout = DEFAULT_TIMEOUT, headers = {} } = options;
+  const { registry = resolveClient(undefined, undefined).register, method = 'PUT', timeout = DEFAULT_TIMEOUT, headers = {} } = options;
   if (typeof (registry as Partial<Registry> | null)?.getMetricsAsArray !== 'function')
-    throw new TypeError('prom-http: pushToGateway option "registry" must be a prom-client Registry');
+    throw new TypeError('prom-http: pushToGateway option "registry" must be a Registry of prom-client or @prometheus-io/client');
   if (method !== 'PUT' && method !== 'POST')
     throw new TypeError(`prom-http: pushToGateway option "method" must be "PUT" or "POST", got ${method}`);
   const { body } = await renderExposition(registry, {});

@@ -1,4 +1,5 @@
-import { type Registry, Summary } from 'prom-client';
+import type { Registry, Summary } from 'prom-client';
+import type { Client } from './client.js';
 import {
   type ByteWriter,
   escapeLabelValue,
@@ -384,6 +385,8 @@ export function registerRequestFamilies(
   buckets: readonly number[],
   latencyAsHistogram: boolean,
   seriesLimit: number,
+  /** The client's Summary, for `latencyAsHistogram: false`. */
+  SummaryOfClient: Client['Summary'],
 ): RequestFamilies {
   const names = {
     duration: namePrefix + DEFAULT_METRICS.duration.name,
@@ -415,7 +418,7 @@ export function registerRequestFamilies(
   const summary = latencyAsHistogram
     ? null
     : setShape(
-        new Summary({
+        new SummaryOfClient({
           name: names.duration,
           help: DEFAULT_METRICS.duration.help,
           labelNames: ['method', routeLabelName, 'status', ...defaultLabelNames],

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { MetricsOptions } from './types.js';
+import type { GaugeLike, MetricsOptions, PromClientLike, RegistryLike } from './types.js';
 
 interface FrameworkRequest extends IncomingMessage {
   get(name: string): string | undefined;
@@ -10,5 +10,22 @@ describe('MetricsOptions', () => {
   it('types the request authorize gets as the framework request or, from startHttpServer, a bare IncomingMessage', () => {
     type Authorize = NonNullable<MetricsOptions<FrameworkRequest, unknown>['authorize']>;
     expectTypeOf<Parameters<Authorize>[0]>().toEqualTypeOf<FrameworkRequest | IncomingMessage>();
+  });
+});
+
+describe('the client types', () => {
+  it('take either client: its module as promClient, its Registry as registry, its Gauge as a GaugeLike', async () => {
+    const pio = await import('@prometheus-io/client');
+    const pc = await import('prom-client');
+    expectTypeOf(pio).toMatchTypeOf<PromClientLike>();
+    expectTypeOf(pc).toMatchTypeOf<PromClientLike>();
+    expectTypeOf(pio.default).toMatchTypeOf<PromClientLike>();
+    expectTypeOf(pc.default).toMatchTypeOf<PromClientLike>();
+    expectTypeOf<InstanceType<typeof pio.Registry>>().toMatchTypeOf<RegistryLike>();
+    expectTypeOf<InstanceType<typeof pc.Registry>>().toMatchTypeOf<RegistryLike>();
+    expectTypeOf<InstanceType<typeof pio.Gauge>>().toMatchTypeOf<GaugeLike>();
+    expectTypeOf<InstanceType<typeof pc.Gauge>>().toMatchTypeOf<GaugeLike>();
+    const options: MetricsOptions<unknown, unknown> = { promClient: pio, registry: new pio.Registry() };
+    void options;
   });
 });

@@ -1,11 +1,62 @@
 import type { IncomingMessage, Server } from 'node:http';
-import type { Registry } from 'prom-client';
 
 /**
  * What a label function may return: numbers become strings, `null`/`undefined` become `""`, an array (Express 5
  * types a route parameter as `string | string[]`) its elements joined with `,`.
  */
 export type LabelValue = string | number | boolean | bigint | readonly string[] | null | undefined;
+
+/** The labels of one series, as the client's metrics take them. */
+export type LabelValues = Partial<Record<string, string | number>>;
+
+/**
+ * The part of a client's `Registry` (prom-client's or @prometheus-io/client's, the same API) that prom-http's
+ * declarations name. Structural, so that they compile with either package installed, or both.
+ */
+export interface RegistryLike {
+  /** The exposition of every metric, in the registry's format. */
+  metrics(): Promise<string>;
+  readonly contentType: string;
+  registerMetric(metric: never): void;
+  getSingleMetric(name: string): unknown;
+  getSingleMetricAsString(name: string): Promise<string>;
+  removeSingleMetric(name: string): void;
+  getMetricsAsJSON(): Promise<unknown[]>;
+  setDefaultLabels(labels: object): void;
+  resetMetrics(): void;
+  clear(): void;
+}
+
+/** The part of a client's `Gauge` that prom-http's declarations name (see {@link RegistryLike}). */
+export interface GaugeLike {
+  set(value: number): void;
+  set(labels: LabelValues, value: number): void;
+  inc(value?: number): void;
+  inc(labels: LabelValues, value?: number): void;
+  dec(value?: number): void;
+  dec(labels: LabelValues, value?: number): void;
+  remove(labels: LabelValues): void;
+  reset(): void;
+}
+
+/** A metric of the client (Counter, Gauge, Histogram or Summary); see {@link RegistryLike}. */
+export interface MetricLike {
+  reset(): void;
+}
+
+/**
+ * A client module: `prom-client` or `@prometheus-io/client` (`import * as client from '@prometheus-io/client'`,
+ * or its default import).
+ */
+export interface PromClientLike {
+  Registry: new (...args: never[]) => RegistryLike;
+  Counter: new (config: never) => MetricLike;
+  Gauge: new (config: never) => GaugeLike;
+  Histogram: new (config: never) => MetricLike;
+  Summary: new (config: never) => MetricLike;
+  register: RegistryLike;
+  collectDefaultMetrics(config?: never): void;
+}
 
 /** A label value computed per request from the framework's request and response objects. */
 export type LabelFunction<Req, Res> = (req: Req, res: Res) => LabelValue;
@@ -78,11 +129,17 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
   excludeUserDefaults?: boolean;
   /**
    * Where every metric is registered. A second instance on the same registry reuses the metrics.
-   * @defaultValue prom-client's global `register`
+   * @defaultValue the global `register` of the client in use (see `promClient`)
    */
-  registry?: Registry;
+  registry?: RegistryLike;
   /**
-   * Collect prom-client's process and Node.js metrics (`process_cpu_seconds_total`, ...) into `registry`.
+   * The client module every metric is made with: `prom-client` or `@prometheus-io/client`. Needed only when
+   * both packages are installed, to pick the one whose global registry the app's own metrics are on.
+   * @defaultValue the module whose `Registry` made `registry`; else `@prometheus-io/client` if installed; else `prom-client`
+   */
+  promClient?: PromClientLike;
+  /**
+   * Collect the client's process and Node.js metrics (`process_cpu_seconds_total`, ...) into `registry`.
    * @defaultValue `true`
    */
   collectDefaultMetrics?: boolean;
@@ -190,9 +247,9 @@ export interface ClusterPrimaryOptions {
   timeout?: number;
   /**
    * The primary's own registry, added to the sum.
-   * @defaultValue prom-client's global `register`
+   * @defaultValue the global `register` of the client in use (`@prometheus-io/client` if installed, else `prom-client`)
    */
-  registry?: Registry;
+  registry?: RegistryLike;
 }
 
 /** The running primary side of the cluster aggregation. */
@@ -230,9 +287,9 @@ export interface DeleteFromGatewayOptions {
 export interface PushToGatewayOptions extends DeleteFromGatewayOptions {
   /**
    * The registry whose metrics are pushed (Prometheus text format).
-   * @defaultValue prom-client's global `register`
+   * @defaultValue the global `register` of the client in use (`@prometheus-io/client` if installed, else `prom-client`)
    */
-  registry?: Registry;
+  registry?: RegistryLike;
   /**
    * `'PUT'` replaces every metric of the group (Python's `push_to_gateway`); `'POST'` replaces only the metrics
    * with the names pushed (`pushadd_to_gateway`).

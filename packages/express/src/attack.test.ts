@@ -4,9 +4,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { Registry } from 'prom-client';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Registry } from '../../../test/helpers/client.js';
 import { samples, sampleValue } from '../../../test/helpers/exposition.js';
 import { type ExpressMetricsOptions, metrics } from './index.js';
 

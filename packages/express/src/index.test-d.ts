@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
+import type { GaugeLike, PromClientLike, RegistryLike } from '@prom-http/core';
 import express, { type Request, type RequestHandler, type Response } from 'express';
-import type { Gauge, Registry } from 'prom-client';
 import { describe, expectTypeOf, it } from 'vitest';
 import { type ExpressMetrics, type ExpressMetricsOptions, metrics } from './index.js';
 
@@ -9,8 +9,9 @@ describe('express middleware types', () => {
     const m = metrics({ prefix: 'api', groupBy: 'endpoint' });
     expectTypeOf(m).toEqualTypeOf<ExpressMetrics>();
     expectTypeOf(m).toMatchTypeOf<RequestHandler>();
-    expectTypeOf(m.registry).toEqualTypeOf<Registry>();
-    expectTypeOf(m.info('a_info', 'x', { v: 1 })).toEqualTypeOf<Gauge<string>>();
+    expectTypeOf(m.registry).toEqualTypeOf<RegistryLike>();
+    expectTypeOf(m.client).toEqualTypeOf<PromClientLike>();
+    expectTypeOf(m.info('a_info', 'x', { v: 1 })).toEqualTypeOf<GaugeLike>();
     expectTypeOf(m.startHttpServer(9100)).toEqualTypeOf<Promise<Server>>();
     const app = express();
     app.use(m);

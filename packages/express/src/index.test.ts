@@ -4,9 +4,9 @@ import { Duplex, Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import express5 from 'express';
 import express4 from 'express4';
-import { Registry } from 'prom-client';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Registry } from '../../../test/helpers/client.js';
 import { parseExposition, samples, sampleValue } from '../../../test/helpers/exposition.js';
 import { type ExpressMetricsOptions, metrics } from './index.js';
 

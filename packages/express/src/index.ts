@@ -146,6 +146,7 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
 
   Object.defineProperties(middleware, {
     registry: { value: engine.registry, enumerable: true },
+    client: { value: engine.client, enumerable: true },
   });
   Object.assign(middleware, {
     counter: (name: string, help: string, opts?: ExpressCustomMetricOptions) => customWrapper('counter', name, help, opts),

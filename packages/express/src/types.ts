@@ -1,7 +1,16 @@
 import type { Server } from 'node:http';
-import type { CustomMetricOptions, Exposition, GenerateOptions, HttpServerOptions, LabelValue, MetricsOptions } from '@prom-http/core';
+import type {
+  CustomMetricOptions,
+  Exposition,
+  GaugeLike,
+  GenerateOptions,
+  HttpServerOptions,
+  LabelValue,
+  MetricsOptions,
+  PromClientLike,
+  RegistryLike,
+} from '@prom-http/core';
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Gauge, Registry } from 'prom-client';
 
 /** Options of {@link metrics}: the same names as in every prom-http adapter. */
 export type ExpressMetricsOptions = MetricsOptions<Request, Response>;
@@ -21,7 +30,9 @@ export interface MetricWrapper extends RequestHandler {
 /** The middleware returned by {@link metrics}, with the instance API. */
 export interface ExpressMetrics extends RequestHandler {
   /** The registry every metric of this instance is registered in. */
-  readonly registry: Registry;
+  readonly registry: RegistryLike;
+  /** The client module every metric is made with: prom-client or @prometheus-io/client (see the `promClient` option). */
+  readonly client: PromClientLike;
   /** A counter: +1 once the response has finished. */
   counter(name: string, help: string, options?: ExpressCustomMetricOptions): MetricWrapper;
   /** A gauge: +1 on entry, -1 at the finish (labels evaluated on entry). */
@@ -31,7 +42,7 @@ export interface ExpressMetrics extends RequestHandler {
   /** A histogram of the seconds from entering the wrapper to the response finish. */
   histogram(name: string, help: string, options?: ExpressCustomMetricOptions): MetricWrapper;
   /** A Gauge set to 1 with these labels. */
-  info(name: string, help: string, labels?: Record<string, LabelValue>): Gauge<string>;
+  info(name: string, help: string, labels?: Record<string, LabelValue>): GaugeLike;
   /** No default metrics for the wrapped route; custom ones still run. */
   doNotTrack(): MetricWrapper;
   /** No metric at all for the wrapped route. */

@@ -2,8 +2,8 @@
 // url x method traffic, label values that are not values, the in-progress gauge across a reset, a second
 // instance with other options, and Accept headers that refuse OpenMetrics.
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Registry } from '../../../test/helpers/client.js';
 import { samples, sampleValue } from '../../../test/helpers/exposition.js';
 import fastifyMetrics from './index.js';
 

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Registry } from '../../../test/helpers/client.js';
 import { sampleValue } from '../../../test/helpers/exposition.js';
 import fastifyMetrics from './index.js';
 

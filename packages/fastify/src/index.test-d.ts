@@ -1,5 +1,5 @@
+import type { GaugeLike, PromClientLike, RegistryLike } from '@prom-http/core';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Gauge, Registry } from 'prom-client';
 import { describe, expectTypeOf, it } from 'vitest';
 import fastifyMetrics, { type FastifyMetrics, type FastifyMetricsOptions } from './index.js';
 
@@ -8,8 +8,9 @@ describe('fastify plugin types', () => {
     const app = Fastify();
     await app.register(fastifyMetrics, { groupBy: 'path', prefix: 'api', buckets: [0.1, 1] });
     expectTypeOf(app.metrics).toEqualTypeOf<FastifyMetrics>();
-    expectTypeOf(app.metrics.registry).toEqualTypeOf<Registry>();
-    expectTypeOf(app.metrics.info('a_info', 'x', { v: '1' })).toEqualTypeOf<Gauge<string>>();
+    expectTypeOf(app.metrics.registry).toEqualTypeOf<RegistryLike>();
+    expectTypeOf(app.metrics.client).toEqualTypeOf<PromClientLike>();
+    expectTypeOf(app.metrics.info('a_info', 'x', { v: '1' })).toEqualTypeOf<GaugeLike>();
     // @ts-expect-error groupBy takes only the listed values or a function
     const bad: FastifyMetricsOptions = { groupBy: 'route' };
     void bad;

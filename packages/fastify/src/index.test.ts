@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import Fastify4 from 'fastify4';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Registry } from '../../../test/helpers/client.js';
 import { parseExposition, samples, sampleValue } from '../../../test/helpers/exposition.js';
 import fastifyMetrics, { fastifyMetrics as named } from './index.js';
 

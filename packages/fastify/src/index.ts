@@ -180,6 +180,7 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
 
   const api: FastifyMetrics = {
     registry: engine.registry,
+    client: engine.client,
     counter: (name, help, opts) => customWrapper('counter', name, help, opts),
     gauge: (name, help, opts) => customWrapper('gauge', name, help, opts),
     summary: (name, help, opts) => customWrapper('summary', name, help, opts),

@@ -4,8 +4,9 @@ import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import { AggregatorRegistry as PromClientAggregator } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, Summary } from '../../../../test/helpers/client.js';
 import { parseExposition, type Sample, sampleValue } from '../../../../test/helpers/exposition.js';
 import { freePort } from '../../../../test/helpers/ports.js';
 import { ByteWriter } from '../exposition-format.js';
@@ -33,7 +34,7 @@ import { clusterRenderer } from './worker.js';
  */
 function workerRegistry(seed: number, contentType: string = Registry.PROMETHEUS_CONTENT_TYPE): Registry {
   const registry = new (Registry as unknown as new (t: string) => Registry)(contentType);
-  const { store, inProgress } = registerRequestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10_000);
+  const { store, inProgress } = registerRequestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10_000, Summary);
   for (let i = 0; i <= seed; i++) store.observe('GET', `/r/${i % 2}`, 200, 0.125 * (i + 1), i === 1, null);
   inProgress.cell('GET').value = seed;
   new Counter({ name: 'jobs_total', help: 'Jobs', labelNames: ['kind'], registers: [registry] }).inc({ kind: `k${seed % 2}` }, seed + 1);
@@ -93,8 +94,17 @@ function render(families: readonly AggregatedFamily[], openMetrics = false): str
   return w.result().toString('utf8');
 }
 
+/**
+ * The reference sum: prom-client's AggregatorRegistry, whichever client made the registries. The cluster sum is
+ * written in its order; @prometheus-io/client's aggregate lists the samples of a histogram in another order (every
+ * series' buckets, then the sums and counts), so against that one the lines are compared as a set.
+ */
 async function aggregatorRegistry(registries: readonly Registry[]): Promise<string> {
-  return AggregatorRegistry.aggregate(await Promise.all(registries.map((r) => r.getMetricsAsJSON()))).metrics();
+  const reports = await Promise.all(registries.map((r) => r.getMetricsAsJSON()));
+  const reference = await PromClientAggregator.aggregate(reports).metrics();
+  const own = await AggregatorRegistry.aggregate(reports).metrics();
+  expect(own.split('\n').sort()).toEqual(reference.split('\n').sort());
+  return reference;
 }
 
 describe('cluster aggregation', () => {
@@ -176,7 +186,7 @@ describe('cluster aggregation', () => {
     const stores = [0, 1].map(() => {
       const registry = new Registry();
       // Labels sorting before and after `le`, a custom route label, dynamic labels: keys differ from the display.
-      const families = registerRequestFamilies(registry, '', 'endpoint', [['app', 'x"y']], ['zone'], [0.5, 1], true, 100);
+      const families = registerRequestFamilies(registry, '', 'endpoint', [['app', 'x"y']], ['zone'], [0.5, 1], true, 100, Summary);
       return { registry, ...families };
     });
     const processes = new Processes();

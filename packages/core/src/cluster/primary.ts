@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { IncomingMessage, Server } from 'node:http';
-import promClient, { type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { resolveClient } from '../client.js';
 import {
   answerScrape,
   OPENMETRICS_CONTENT_TYPE,
@@ -330,16 +331,16 @@ export async function setupClusterPrimary(options: ClusterPrimaryOptions = {}): 
   for (const name of Object.keys(options)) {
     if (!PRIMARY_OPTIONS.has(name)) throw new TypeError(`prom-http: setupClusterPrimary has no option "${name}"`);
   }
-  const { port, host, endpoint, timeout = DEFAULT_CLUSTER_TIMEOUT, registry = promClient.register } = options;
+  const { port, host, endpoint, timeout = DEFAULT_CLUSTER_TIMEOUT, registry = resolveClient(undefined, undefined).register } = options;
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
     throw new TypeError(`prom-http: setupClusterPrimary option "timeout" must be a positive number of milliseconds, got ${timeout}`);
   }
   if (typeof (registry as Partial<Registry> | null)?.getMetricsAsArray !== 'function')
-    throw new TypeError('prom-http: setupClusterPrimary option "registry" must be a prom-client Registry');
+    throw new TypeError('prom-http: setupClusterPrimary option "registry" must be a Registry of prom-client or @prometheus-io/client');
   if (!cluster.isPrimary) throw new Error('prom-http: setupClusterPrimary() must be called in the cluster primary, not in a worker');
   if (activePrimary !== null) throw new Error('prom-http: setupClusterPrimary() is already running; close() it first');
 
-  const primary = new Primary(timeout, registry);
+  const primary = new Primary(timeout, registry as unknown as Registry);
   activePrimary = primary;
   cluster.on('message', primary.onMessage);
   cluster.on('exit', primary.onGone);
