@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (pkg: string, entry = 'index') => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));
 
 const coreVersion = (JSON.parse(readFileSync(new URL('./packages/core/package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -12,11 +12,13 @@ export default defineConfig({
   define: { __PROM_HTTP_VERSION__: JSON.stringify(coreVersion) },
   resolve: {
     // Package tests run against the sources; examples run as separate processes against the builds.
-    alias: {
-      '@prom-http/core': src('core'),
-      '@prom-http/express': src('express'),
-      '@prom-http/fastify': src('fastify'),
-    },
+    // Exact matches: a plain '@prom-http/core' key would also rewrite '@prom-http/core/internal'.
+    alias: [
+      { find: /^@prom-http\/core$/, replacement: src('core') },
+      { find: /^@prom-http\/core\/internal$/, replacement: src('core', 'internal') },
+      { find: /^@prom-http\/express$/, replacement: src('express') },
+      { find: /^@prom-http\/fastify$/, replacement: src('fastify') },
+    ],
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'examples/**/*.test.ts', 'bench/**/*.test.ts', 'docker/**/*.test.ts', 'test/**/*.test.ts'],

@@ -20,9 +20,22 @@ describe('packaging', () => {
     const out = node([
       '-e',
       `const e = require('@prom-http/express'); const f = require('@prom-http/fastify'); const c = require('@prom-http/core');
-       console.log(JSON.stringify([typeof e.metrics, typeof e.default, typeof f.fastifyMetrics, f.default === f.fastifyMetrics, typeof c.setupClusterPrimary, typeof c.PromHttp, c.VERSION]))`,
+       const i = require('@prom-http/core/internal');
+       console.log(JSON.stringify([typeof e.metrics, typeof e.default, typeof f.fastifyMetrics, f.default === f.fastifyMetrics, typeof c.setupClusterPrimary, typeof i.PromHttp, c.VERSION]))`,
     ]);
     expect(JSON.parse(out)).toEqual(['function', 'function', 'function', true, 'function', 'function', '0.1.0']);
+  });
+
+  it.runIf(built)("core's main entry holds only the public API; the engine is on the internal entry", () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `const c = await import('@prom-http/core'); const i = await import('@prom-http/core/internal');
+       const r = (await import('node:module')).createRequire(process.cwd() + '/');
+       console.log(JSON.stringify([Object.keys(c).sort(), Object.keys(r('@prom-http/core')).sort(), typeof i.PromHttp, typeof i.failOpen]));`,
+    ]);
+    const publicNames = ['DEFAULT_BUCKETS', 'PushgatewayError', 'VERSION', 'deleteFromGateway', 'pushToGateway', 'setupClusterPrimary'];
+    expect(JSON.parse(out)).toEqual([publicNames, publicNames, 'function', 'function']);
   });
 
   it.runIf(built)('ESM: import gives the same API and a working middleware', () => {

@@ -1,4 +1,4 @@
-import { type CustomKind, type CustomMetric, PromHttp, pathOf, type RequestRecord, type RouteReader } from '@prom-http/core';
+import { type CustomKind, type CustomMetric, PromHttp, pathOf, type RequestRecord, type RouteReader } from '@prom-http/core/internal';
 import type { Application, NextFunction, Request, Response } from 'express';
 import { requestError, tapErrors } from './error-tap.js';
 import { moveOutOfRouter } from './first-layer.js';

@@ -1,4 +1,4 @@
-import { type CustomKind, type CustomMetric, PromHttp, pathOf, type RequestRecord, type RouteReader } from '@prom-http/core';
+import { type CustomKind, type CustomMetric, PromHttp, pathOf, type RequestRecord, type RouteReader } from '@prom-http/core/internal';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, HTTPMethods } from 'fastify';
 import fp from 'fastify-plugin';
 import type { FastifyCustomMetricOptions, FastifyMetrics, FastifyMetricsOptions, MetricWrapper, RouteMetricsConfig } from './types.js';
