@@ -2,7 +2,6 @@
  * What `@prom-http/express` and `@prom-http/fastify` need from the core: the engine, one request's record,
  * the response watch and the scrape answer. Not a public API: no semver promise, any release may change or
  * remove these names. Apps import from `@prom-http/core` (or an adapter) instead.
- * @packageDocumentation
  */
 export { DEFAULT_CLUSTER_TIMEOUT } from './cluster/primary.js';
 export type { CustomKind, LabelErrorSink } from './custom-metrics.js';

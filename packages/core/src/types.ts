@@ -39,7 +39,7 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
    */
   exportDefaults?: boolean;
   /**
-   * Prefix of the default metric names, joined with `_` (`'express'` -> `express_http_request_total`).
+   * Prefix of the default metric names, joined with `_` (`'express'` gives `express_http_request_total`).
    * @defaultValue `''`
    */
   prefix?: string;
@@ -112,7 +112,7 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
 
 /** Options of a custom metric wrapper; the prom-client settings of the metric type pass through. */
 export interface CustomMetricOptions<Req = unknown, Res = unknown> {
-  /** Label name -> static value or `(req, res) => value`. @defaultValue `{}` */
+  /** Per label name, a static value or a function `(req, res) => value`. @defaultValue `{}` */
   labels?: Record<string, LabelSource<Req, Res>>;
   /**
    * With no labels or only static ones, export the series at 0 from creation.
@@ -140,7 +140,7 @@ export interface CustomMetricOptions<Req = unknown, Res = unknown> {
   pruneAgedBuckets?: boolean;
 }
 
-/** Options of {@link generateMetrics}. */
+/** Options of `generateMetrics`. */
 export interface GenerateOptions {
   /** The scrape's `Accept` header: `application/openmetrics-text` selects OpenMetrics. */
   accept?: string | undefined;
@@ -150,15 +150,23 @@ export interface GenerateOptions {
 
 /** A rendered exposition. */
 export interface Exposition {
+  /** The `Content-Type` of `body`: Prometheus text 0.0.4 or OpenMetrics 1.0.0. */
   contentType: string;
+  /** The metrics in that format. */
   body: string;
 }
 
 /** Options of `startHttpServer`. */
 export interface HttpServerOptions {
-  /** @defaultValue `'0.0.0.0'` */
+  /**
+   * Interface the server listens on.
+   * @defaultValue `'0.0.0.0'`
+   */
   host?: string;
-  /** @defaultValue `'/metrics'` */
+  /**
+   * Path that answers with the metrics.
+   * @defaultValue `'/metrics'`
+   */
   endpoint?: string;
 }
 
