@@ -39,7 +39,7 @@ describe('package.json', () => {
 });
 
 describe('packaging', () => {
-  it('the packages are built (the test script builds them first)', () => {
+  it('the packages are built (`pnpm run test:all` builds them first)', () => {
     expect(built).toBe(true);
   });
 
