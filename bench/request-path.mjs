@@ -8,7 +8,7 @@ import { channel } from 'node:diagnostics_channel';
 import { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
-import { PromHttp } from '@prom-http/core';
+import { PromHttp } from '@prom-http/core/internal';
 import { Registry } from 'prom-client';
 import { positiveInt } from './lib/args.mjs';
 import { median } from './lib/stats.mjs';

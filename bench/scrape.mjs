@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { PromHttp } from '@prom-http/core';
+import { PromHttp } from '@prom-http/core/internal';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const { values: args } = parseArgs({

@@ -5,9 +5,10 @@
 // series. Three rounds of fresh values; after each, the series per default metric, the heap used after a
 // forced GC, and one scrape. With series bounded, later rounds add nothing: the heap stays where it was.
 //
-//   node --expose-gc bench/series-limit.mjs [--paths 10000] [--limit 10000] [--core path/to/index.js]
+//   node --expose-gc bench/series-limit.mjs [--paths 10000] [--limit 10000] [--core path/to/dist/internal.js]
 //                                          [--smoke] [--out dir]
-// `--core`: the build of @prom-http/core to measure (default: this workspace's), e.g. an older one.
+// `--core`: the build of @prom-http/core to measure (default: this workspace's), e.g. an older one: its
+// dist/internal.js, or dist/index.js for a release from before the engine moved to the internal entry.
 import { channel } from 'node:diagnostics_channel';
 import { IncomingMessage, METHODS, Server, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
@@ -30,7 +31,7 @@ const { values: args } = parseArgs({
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc');
 const paths = args.smoke ? 50 : positiveInt(args, 'paths');
 const limit = args.smoke ? 100 : positiveInt(args, 'limit');
-const { PromHttp } = await import(args.core ? pathToFileURL(resolve(args.core)).href : '@prom-http/core');
+const { PromHttp } = await import(args.core ? pathToFileURL(resolve(args.core)).href : '@prom-http/core/internal');
 
 const STATUSES = [200, 404, 500];
 const MB = 2 ** 20;

@@ -13,8 +13,35 @@ function node(args: string[]): string {
   return execFileSync(process.execPath, args, { cwd, encoding: 'utf8' }).trim();
 }
 
+const packages = ['core', 'express', 'fastify'] as const;
+
+describe('package.json', () => {
+  it.each(packages)('%s has the metadata npm shows and the fields tools rely on', (p) => {
+    const pkg = JSON.parse(readFileSync(new URL(`../packages/${p}/package.json`, import.meta.url), 'utf8'));
+    expect({
+      repository: pkg.repository,
+      homepage: pkg.homepage,
+      bugs: pkg.bugs,
+      license: pkg.license,
+      files: pkg.files,
+      sideEffects: pkg.sideEffects,
+      engines: pkg.engines,
+    }).toEqual({
+      repository: { type: 'git', url: 'git+https://github.com/prom-http/prom-http.git', directory: `packages/${p}` },
+      homepage: 'https://github.com/prom-http/prom-http#readme',
+      bugs: { url: 'https://github.com/prom-http/prom-http/issues' },
+      license: 'MIT',
+      files: ['dist'],
+      sideEffects: false,
+      engines: { node: '>=20' },
+    });
+    expect(pkg.keywords).toEqual(expect.arrayContaining(['prometheus', 'metrics']));
+    if (p !== 'core') expect(pkg.keywords).toContain(p);
+  });
+});
+
 describe('packaging', () => {
-  it('the packages are built (the test script builds them first)', () => {
+  it('the packages are built (`pnpm run test:all` builds them first)', () => {
     expect(built).toBe(true);
   });
 
@@ -22,9 +49,22 @@ describe('packaging', () => {
     const out = node([
       '-e',
       `const e = require('@prom-http/express'); const f = require('@prom-http/fastify'); const c = require('@prom-http/core');
-       console.log(JSON.stringify([typeof e.metrics, typeof e.default, typeof f.fastifyMetrics, f.default === f.fastifyMetrics, typeof c.setupClusterPrimary, typeof c.PromHttp, c.VERSION]))`,
+       const i = require('@prom-http/core/internal');
+       console.log(JSON.stringify([typeof e.metrics, typeof e.default, typeof f.fastifyMetrics, f.default === f.fastifyMetrics, typeof c.setupClusterPrimary, typeof i.PromHttp, c.VERSION]))`,
     ]);
     expect(JSON.parse(out)).toEqual(['function', 'function', 'function', true, 'function', 'function', '0.1.0']);
+  });
+
+  it.runIf(built)("core's main entry holds only the public API; the engine is on the internal entry", () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `const c = await import('@prom-http/core'); const i = await import('@prom-http/core/internal');
+       const r = (await import('node:module')).createRequire(process.cwd() + '/');
+       console.log(JSON.stringify([Object.keys(c).sort(), Object.keys(r('@prom-http/core')).sort(), typeof i.PromHttp, typeof i.failOpen]));`,
+    ]);
+    const publicNames = ['DEFAULT_BUCKETS', 'PushgatewayError', 'VERSION', 'deleteFromGateway', 'pushToGateway', 'setupClusterPrimary'];
+    expect(JSON.parse(out)).toEqual([publicNames, publicNames, 'function', 'function']);
   });
 
   it.runIf(built)('ESM: import gives the same API and a working middleware', () => {
@@ -88,6 +128,28 @@ describe('packaging', () => {
        console.log(JSON.stringify([before, lazy(), body.includes('exporter_info')]));`,
     ]);
     expect(JSON.parse(out)).toEqual([0, 0, true]);
+  });
+
+  it.runIf(built)('importing the packages registers nothing (what "sideEffects": false promises bundlers)', () => {
+    // Listeners and channel subscriptions are made when an app creates a middleware or calls
+    // setupClusterPrimary, never at import: a bundler may then drop any module whose exports go unused.
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `import cluster from 'node:cluster'; import dc from 'node:diagnostics_channel';
+       const channels = ['http.server.request.start', 'http.server.response.finish', 'http.client.request.start'];
+       const state = () => JSON.stringify([
+         ...channels.map((c) => dc.hasSubscribers(c)),
+         ...['message', 'warning', 'exit', 'beforeExit'].map((e) => process.listenerCount(e)),
+         ...['message', 'exit', 'disconnect'].map((e) => cluster.listenerCount(e)),
+       ]);
+       const before = state();
+       await import('@prom-http/core'); await import('@prom-http/core/internal');
+       await import('@prom-http/express'); await import('@prom-http/fastify');
+       console.log(JSON.stringify([before, state()]));`,
+    ]);
+    const [before, after] = JSON.parse(out);
+    expect(after).toBe(before);
   });
 
   it.runIf(built)('ships type declarations for both module systems', () => {

@@ -4,8 +4,11 @@ import { defineConfig } from 'tsup';
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: ['src/index.ts', 'src/internal.ts'],
   format: ['esm', 'cjs'],
+  // One copy of each module shared by both entries in CommonJS too (tsup splits only ESM by default), so an app
+  // that loads the public and the internal entry gets one engine, one warn-once set, one response watch.
+  splitting: true,
   dts: { compilerOptions: { composite: false, incremental: false } },
   clean: true,
   target: 'node20',

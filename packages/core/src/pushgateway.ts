@@ -5,6 +5,7 @@ import type { DeleteFromGatewayOptions, PushToGatewayOptions } from './types.js'
 
 /** A push or delete that did not succeed: the gateway could not be reached, or answered with an error status. */
 export class PushgatewayError extends Error {
+  /** Always `'PushgatewayError'`. */
   override readonly name = 'PushgatewayError';
   /** The URL of the request that failed. */
   readonly url: string;

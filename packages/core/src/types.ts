@@ -10,7 +10,7 @@ export type LabelValue = string | number | boolean | bigint | readonly string[] 
 export type LabelValues = Partial<Record<string, string | number>>;
 
 /**
- * The part of a client's `Registry` (prom-client's or @prometheus-io/client's, the same API) that prom-http's
+ * The part of a client's `Registry` (prom-client's or `@prometheus-io/client`'s, the same API) that prom-http's
  * declarations name. Structural, so that they compile with either package installed, or both.
  */
 export interface RegistryLike {
@@ -90,7 +90,7 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
    */
   exportDefaults?: boolean;
   /**
-   * Prefix of the default metric names, joined with `_` (`'express'` -> `express_http_request_total`).
+   * Prefix of the default metric names, joined with `_` (`'express'` gives `express_http_request_total`).
    * @defaultValue `''`
    */
   prefix?: string;
@@ -169,7 +169,7 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
 
 /** Options of a custom metric wrapper; the prom-client settings of the metric type pass through. */
 export interface CustomMetricOptions<Req = unknown, Res = unknown> {
-  /** Label name -> static value or `(req, res) => value`. @defaultValue `{}` */
+  /** Per label name, a static value or a function `(req, res) => value`. @defaultValue `{}` */
   labels?: Record<string, LabelSource<Req, Res>>;
   /**
    * With no labels or only static ones, export the series at 0 from creation.
@@ -197,7 +197,7 @@ export interface CustomMetricOptions<Req = unknown, Res = unknown> {
   pruneAgedBuckets?: boolean;
 }
 
-/** Options of {@link generateMetrics}. */
+/** Options of `generateMetrics`. */
 export interface GenerateOptions {
   /** The scrape's `Accept` header: `application/openmetrics-text` selects OpenMetrics. */
   accept?: string | undefined;
@@ -207,15 +207,23 @@ export interface GenerateOptions {
 
 /** A rendered exposition. */
 export interface Exposition {
+  /** The `Content-Type` of `body`: Prometheus text 0.0.4 or OpenMetrics 1.0.0. */
   contentType: string;
+  /** The metrics in that format. */
   body: string;
 }
 
 /** Options of `startHttpServer`. */
 export interface HttpServerOptions {
-  /** @defaultValue `'0.0.0.0'` */
+  /**
+   * Interface the server listens on.
+   * @defaultValue `'0.0.0.0'`
+   */
   host?: string;
-  /** @defaultValue `'/metrics'` */
+  /**
+   * Path that answers with the metrics.
+   * @defaultValue `'/metrics'`
+   */
   endpoint?: string;
 }
 

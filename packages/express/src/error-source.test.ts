@@ -1,5 +1,5 @@
 import * as dc from 'node:diagnostics_channel';
-import { resetWarnings } from '@prom-http/core';
+import { resetWarnings } from '@prom-http/core/internal';
 import express5 from 'express';
 import express4 from 'express4';
 import { Registry } from 'prom-client';

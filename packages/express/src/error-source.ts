@@ -1,4 +1,4 @@
-import { warnOnce } from '@prom-http/core';
+import { warnOnce } from '@prom-http/core/internal';
 import type { Application } from 'express';
 import { keepTapLast, type LayerLike, rootStack, tapLayerErrors } from './error-tap.js';
 import { publishesErrors, subscribeRouterErrors } from './router-channel.js';

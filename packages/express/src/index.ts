@@ -1,4 +1,12 @@
-import { type CustomKind, type CustomMetric, PromHttp, pathOf, type RequestRecord, type RouteReader, skipOpen } from '@prom-http/core';
+import {
+  type CustomKind,
+  type CustomMetric,
+  PromHttp,
+  pathOf,
+  type RequestRecord,
+  type RouteReader,
+  skipOpen,
+} from '@prom-http/core/internal';
 import type { Application, NextFunction, Request, Response } from 'express';
 import { watchErrors } from './error-source.js';
 import { requestError } from './request-error.js';

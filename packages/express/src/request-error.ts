@@ -1,4 +1,4 @@
-import { failOpen } from '@prom-http/core';
+import { failOpen } from '@prom-http/core/internal';
 import type { Response } from 'express';
 
 /**

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import { resetWarnings } from '@prom-http/core';
+import { resetWarnings } from '@prom-http/core/internal';
 import cors from 'cors';
 import type { NextFunction, Request, Response } from 'express';
 import express5 from 'express';

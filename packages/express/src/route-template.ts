@@ -1,4 +1,4 @@
-import { warnOnce } from '@prom-http/core';
+import { warnOnce } from '@prom-http/core/internal';
 import type { Request } from 'express';
 import { legacyMountSteps, legacyRouter, legacyRoutes } from './routes/legacy.js';
 import { consumesAll, isRoute, joinSteps, MAX_CHAINS, MAX_DEPTH, type RouteLike, renderRoutePath, type Step } from './routes/paths.js';

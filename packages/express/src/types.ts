@@ -31,7 +31,7 @@ export interface MetricWrapper extends RequestHandler {
 export interface ExpressMetrics extends RequestHandler {
   /** The registry every metric of this instance is registered in. */
   readonly registry: RegistryLike;
-  /** The client module every metric is made with: prom-client or @prometheus-io/client (see the `promClient` option). */
+  /** The client module every metric is made with: `prom-client` or `@prometheus-io/client` (see the `promClient` option). */
   readonly client: PromClientLike;
   /** A counter: +1 once the response has finished. */
   counter(name: string, help: string, options?: ExpressCustomMetricOptions): MetricWrapper;

@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { type CustomKind, type CustomMetric, PromHttp, pathOf, type RequestRecord, type RouteReader } from '@prom-http/core';
+import { type CustomKind, type CustomMetric, PromHttp, pathOf, type RequestRecord, type RouteReader } from '@prom-http/core/internal';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, HTTPMethods } from 'fastify';
 import fp from 'fastify-plugin';
 import { type RouteInfo, routeInfoReader } from './route-info.js';

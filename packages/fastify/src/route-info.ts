@@ -1,4 +1,4 @@
-import { warnOnce } from '@prom-http/core';
+import { warnOnce } from '@prom-http/core/internal';
 import type { FastifyRequest, RouteOptions } from 'fastify';
 import type { RouteMetricsConfig } from './types.js';
 

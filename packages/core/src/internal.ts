@@ -1,0 +1,23 @@
+/**
+ * What `@prom-http/express` and `@prom-http/fastify` need from the core: the engine, one request's record,
+ * the response watch and the scrape answer. Not a public API: no semver promise, any release may change or
+ * remove these names. Apps import from `@prom-http/core` (or an adapter) instead.
+ */
+export { DEFAULT_CLUSTER_TIMEOUT } from './cluster/primary.js';
+export type { CustomKind, LabelErrorSink } from './custom-metrics.js';
+export { CustomMetric } from './custom-metrics.js';
+export { resetWarnings, WARNING_TYPE, type WarningCode, warnOnce } from './diagnostics.js';
+export { PromHttp, type RouteReader } from './engine.js';
+export {
+  answerScrape,
+  generateMetrics,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+  type ScrapeRequest,
+  type ScrapeResponse,
+  wantsOpenMetrics,
+} from './exposition.js';
+export { startHttpServer } from './metrics-server.js';
+export { OVERFLOW, UNMATCHED } from './request-metrics.js';
+export { isClientError, pathOf, RequestRecord } from './request-record.js';
+export { failOpen, skipOpen } from './response-watch.js';
