@@ -137,6 +137,23 @@ describe('bench', () => {
     }
   }, 60_000);
 
+  it('cluster scrape: both clusters answer every scrape of the smoke point, with expositions of the same size', async () => {
+    await run(process.execPath, [here('./cluster-scrape.mjs'), '--smoke', '--out', out], { timeout: 120_000 });
+    const { points } = JSON.parse(readFileSync(join(out, 'cluster-scrape.json'), 'utf8')) as {
+      points: Array<{ libraries: Record<string, { failed: number; bytes: number; times: number[] }> }>;
+    };
+    expect(points.length).toBeGreaterThan(0);
+    for (const { libraries } of points) {
+      const ours = libraries['prom-http'];
+      const theirs = libraries['prom-client'];
+      expect(ours?.failed).toBe(0);
+      expect(theirs?.failed).toBe(0);
+      expect(ours?.times.length).toBeGreaterThan(0);
+      // Both render the same series; the process metrics of the two clients differ by a few lines.
+      expect(Math.abs((ours?.bytes ?? 0) - (theirs?.bytes ?? 0)) / (theirs?.bytes ?? 1)).toBeLessThan(0.05);
+    }
+  }, 120_000);
+
   it("Express's request shapes: the harness times reads of request objects made both ways", async () => {
     const { stdout } = await run(
       process.execPath,

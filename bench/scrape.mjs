@@ -5,6 +5,8 @@
 //
 //   node bench/scrape.mjs [--series 10000] [--scrapes 15] [--out bench/results/scrape.md]
 import { writeFileSync } from 'node:fs';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { PromHttp } from '@prom-http/core/internal';
@@ -58,7 +60,7 @@ const info = new Gauge({
 info.set({ version: '0.1.0' }, 1);
 new Counter({
   name: 'exporter_label_errors_total',
-  help: 'Observations dropped because a label function threw',
+  help: 'Observations dropped because a label function threw or gave no label value',
   labelNames: ['metric'],
   registers: [theirs],
 });
@@ -74,7 +76,8 @@ for (let i = 0; i < SERIES; i++) {
   for (let k = 0; k < 3; k++) {
     const seconds = ((i * 7 + k * 13) % 1000) / 997;
     clock = 1000;
-    const record = engine.begin(req, {}, method, undefined);
+    const raw = new ServerResponse(new IncomingMessage(new Socket()));
+    const record = engine.track(req, {}, raw, method, undefined, null);
     clock = 1000 + seconds * 1000;
     engine.finish(record, req, {}, status);
     const labels = { method, path: req.route, status: String(status) };

@@ -115,7 +115,7 @@ export function labelString(value: LabelValue): string {
     throw new LabelValueError('returned a promise; label functions must return the value itself');
   }
   throw new LabelValueError(
-    `returned ${Array.isArray(value) ? 'an array with values other than strings' : `a ${type}`}; label values are strings, numbers, booleans or null`,
+    `returned ${Array.isArray(value) ? 'an array with values other than strings' : type === 'object' ? 'an object' : `a ${type}`}; label values are strings, numbers, booleans or null`,
   );
 }
 

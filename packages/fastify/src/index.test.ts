@@ -331,8 +331,13 @@ describe('fastify plugin: real sockets', () => {
 
   it('records a client that went away first as 499 and keeps serving', async () => {
     let release: () => void = () => {};
+    let arrived: () => void = () => {};
+    const arrival = new Promise<void>((r) => {
+      arrived = r;
+    });
     const { app } = await build({}, (a) => {
       a.get('/slow', async (_req, reply) => {
+        arrived();
         await new Promise<void>((r) => {
           release = r;
         });
@@ -343,11 +348,15 @@ describe('fastify plugin: real sockets', () => {
     const req = httpRequest({ port, host: '127.0.0.1', path: '/slow' });
     req.on('error', () => {});
     req.end();
-    await new Promise((r) => setTimeout(r, 100));
+    await arrival;
     let text = await scrape(app);
     expect(sampleValue(text, 'http_requests_in_progress', { method: 'GET' })).toBe(1);
     req.destroy();
-    await new Promise((r) => setTimeout(r, 100));
+    // The server sees the connection close a moment later: wait for it rather than for a fixed time.
+    for (let i = 0; i < 100 && sampleValue(text, 'http_request_total', { path: '/slow', status: '499' }) === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      text = await scrape(app);
+    }
     release();
     await new Promise((r) => setTimeout(r, 50));
     text = await scrape(app);

@@ -7,6 +7,7 @@ import {
   renderExposition,
   wantsOpenMetrics,
 } from '../exposition.js';
+import { warnOnce } from '../diagnostics.js';
 import type { GenerateOptions } from '../types.js';
 import {
   COLLECT,
@@ -40,7 +41,6 @@ class WorkerSide {
   private nextId = 0;
   /** The primary's timeout, once it has introduced itself; null while it has not (or does not run prom-http). */
   private primaryTimeout: number | null = null;
-  private warned = false;
 
   constructor() {
     const side = this;
@@ -93,10 +93,7 @@ class WorkerSide {
         (error: unknown) => {
           // The primary counts this worker with its last known counters, as if it had not answered.
           const text = error instanceof Error ? error.message : String(error);
-          if (!this.warned) {
-            this.warned = true;
-            process.emitWarning(`collecting metrics for the cluster primary failed (${text})`, 'PromHttpWarning');
-          }
+          warnOnce('PROMHTTP_CLUSTER_COLLECT_FAILED', `collecting metrics for the cluster primary failed (${text})`);
           return this.send({ type: REPORT, id, error: text });
         },
       )
