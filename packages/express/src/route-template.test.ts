@@ -400,7 +400,7 @@ function removeListRoutes(router: unknown): void {
 const UNREADABLE = 'PROMHTTP_EXPRESS_ROUTES_UNREADABLE';
 
 async function warningsDuring(code: string, run: () => Promise<void>): Promise<Error[]> {
-  resetWarnings(UNREADABLE);
+  resetWarnings(code as `PROMHTTP_${string}`);
   const seen: Error[] = [];
   function onWarning(warning: Error & { code?: string }) {
     if (warning.code === code) seen.push(warning);
@@ -417,6 +417,32 @@ async function warningsDuring(code: string, run: () => Promise<void>): Promise<E
 }
 
 describe('hook points', () => {
+  it.each([
+    ['Express 5', express5],
+    ['Express 4', express4 as unknown as Express],
+  ])('%s: a route whose handlers cannot be read gets its template as endpoint, and one coded warning', async (_name, express) => {
+    const { app, hit } = harness(express);
+    app.get('/things/:id', function readThing(_req: Request, res: Response) {
+      res.send('thing');
+    });
+    await hit('/things/0');
+    const route = app as unknown as { _router?: { stack: Array<{ route?: unknown }> }; router?: { stack: Array<{ route?: unknown }> } };
+    const layer = ('_router' in route ? route._router : route.router)?.stack.find((l) => l.route !== undefined);
+    expect(await hit('/things/1')).toEqual({ status: 200, template: '/things/:id', endpoint: 'readThing' });
+    hideStack(layer?.route);
+    // GET's handler name is kept from before; HEAD's is read now, from the hidden stack.
+    const labels: Labels[] = [];
+    const warnings = await warningsDuring('PROMHTTP_EXPRESS_ENDPOINT_UNREADABLE', async () => {
+      labels.push(await hit('/things/3', 'head'));
+      labels.push(await hit('/things/4', 'head'));
+    });
+    expect(labels).toEqual([
+      { status: 200, template: '/things/:id', endpoint: '/things/:id' },
+      { status: 200, template: '/things/:id', endpoint: '/things/:id' },
+    ]);
+    expect(warnings).toHaveLength(1);
+  });
+
   it('Express 5: reads templates through listRoutes() alone, whatever its stack looks like', async () => {
     const { app, hit } = harness(express5);
     const r = express5.Router();

@@ -50,6 +50,8 @@ interface AppLike {
 const MAX_METHODS = 64;
 /** Chains kept for a route path listed by several routers, before a request shows which router it is. */
 const MAX_LISTED_CHAINS = 64;
+const ENDPOINT_UNREADABLE =
+  "prom-http: this Express version keeps no readable list of a route's handlers, so groupBy 'endpoint' labels requests with the route's template instead of its handler's name. Update Express or @prom-http/express.";
 const UNREADABLE =
   'prom-http: the Express router of this app has neither listRoutes() (router >= 2.3) nor a stack this version can read, so the path label is the route path without its router mount prefixes. Update Express or @prom-http/express.';
 
@@ -356,8 +358,13 @@ function appPrefixes(app: unknown, depth: number): Step[][] {
 function handlerName(route: RouteLike, method: string): string {
   let wanted = method.toLowerCase();
   if (wanted === 'head' && !route.methods?.head) wanted = 'get';
+  // A Route's handlers are in its `stack`, which no version of Express documents: when it is gone, the label
+  // falls back to the template, and the app is told once.
   const stack = route.stack;
-  if (!Array.isArray(stack)) return '';
+  if (!Array.isArray(stack)) {
+    warnOnce('PROMHTTP_EXPRESS_ENDPOINT_UNREADABLE', ENDPOINT_UNREADABLE);
+    return '';
+  }
   for (let i = stack.length - 1; i >= 0; i--) {
     const layer = stack[i] as { method?: unknown; handle?: unknown } | null | undefined;
     if (layer === null || typeof layer !== 'object') continue;
