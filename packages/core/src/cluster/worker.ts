@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import type { Registry } from 'prom-client';
+import { warnOnce } from '../diagnostics.js';
 import {
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
@@ -7,7 +8,6 @@ import {
   renderExposition,
   wantsOpenMetrics,
 } from '../exposition.js';
-import { warnOnce } from '../diagnostics.js';
 import type { GenerateOptions } from '../types.js';
 import {
   COLLECT,
