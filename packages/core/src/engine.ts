@@ -65,7 +65,7 @@ export class PromHttp<Req, Res> {
   private readonly labelErrors: Counter<'metric'>;
   private readonly warned = new Set<string>();
   private readonly defaultWrappers: Array<CustomMetric<Req, Res>> = [];
-  private renderer: (options: GenerateOptions) => Promise<RenderedExposition>;
+  private readonly renderer: (options: GenerateOptions) => Promise<RenderedExposition>;
 
   constructor(options: MetricsOptions<Req, Res> | undefined, routes: RouteReader<Req, Res>) {
     const o = resolveOptions(options);
@@ -136,11 +136,6 @@ export class PromHttp<Req, Res> {
       };
     }
     this.renderer = o.cluster ? clusterRenderer(registry) : (opts) => renderExposition(registry, opts);
-  }
-
-  /** Replaces how scrapes are rendered (cluster aggregation does). */
-  setRenderer(renderer: (options: GenerateOptions) => Promise<RenderedExposition>): void {
-    this.renderer = renderer;
   }
 
   // --- request lifecycle ---------------------------------------------------------------------------

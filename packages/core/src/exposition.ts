@@ -82,12 +82,6 @@ interface Framing {
 const TEXT_FRAMING: Framing = { contentType: PROMETHEUS_CONTENT_TYPE, separator: Buffer.from('\n\n'), end: '\n' };
 const OPENMETRICS_FRAMING: Framing = { contentType: OPENMETRICS_CONTENT_TYPE, separator: Buffer.from('\n'), end: '\n# EOF\n' };
 
-/** Joins families already rendered (by `renderFamily`) into one exposition, as `renderExposition` does. */
-export function joinFamilies(parts: readonly string[], openMetrics: boolean): Exposition {
-  const f = openMetrics ? OPENMETRICS_FRAMING : TEXT_FRAMING;
-  return { contentType: f.contentType, body: parts.join(f.separator.toString()) + f.end };
-}
-
 /**
  * Renders the families of `registries` (in order; a name seen twice is rendered once) as the Prometheus text
  * format, or as OpenMetrics when `accept` asks for it, into bytes. Byte-identical to prom-client's
