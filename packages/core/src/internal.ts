@@ -17,6 +17,7 @@ export {
   type ScrapeResponse,
   wantsOpenMetrics,
 } from './exposition.js';
+export { type InstanceApi, instanceApi, type OnEnter } from './instance-api.js';
 export { startHttpServer } from './metrics-server.js';
 export { OVERFLOW, UNMATCHED } from './request-metrics.js';
 export { isClientError, pathOf, RequestRecord } from './request-record.js';

@@ -1,17 +1,9 @@
-import {
-  type CustomKind,
-  type CustomMetric,
-  PromHttp,
-  pathOf,
-  type RequestRecord,
-  type RouteReader,
-  skipOpen,
-} from '@prom-http/core/internal';
+import { instanceApi, PromHttp, pathOf, type RequestRecord, type RouteReader, skipOpen } from '@prom-http/core/internal';
 import type { Application, NextFunction, Request, Response } from 'express';
 import { watchErrors } from './error-source.js';
 import { requestError } from './request-error.js';
 import { endpointName, routeTemplate } from './route-template.js';
-import type { ExpressCustomMetricOptions, ExpressMetrics, ExpressMetricsOptions, MetricWrapper } from './types.js';
+import type { ExpressMetrics, ExpressMetricsOptions, MetricWrapper } from './types.js';
 
 export type * from './types.js';
 
@@ -142,44 +134,11 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
     } as MetricWrapper;
   }
 
-  const wrappers = new WeakMap<MetricWrapper, CustomMetric<Request, Response>>();
-  function customWrapper(kind: CustomKind, name: string, help: string, opts?: ExpressCustomMetricOptions): MetricWrapper {
-    const metric = engine.custom(kind, name, help, opts);
-    const w = wrapper(function enterCustom(record, req, res) {
-      engine.enter(record, metric, req, res);
-    });
-    wrappers.set(w, metric);
-    return w;
-  }
-
   Object.defineProperties(middleware, {
     registry: { value: engine.registry, enumerable: true },
     client: { value: engine.client, enumerable: true },
   });
-  Object.assign(middleware, {
-    counter: (name: string, help: string, opts?: ExpressCustomMetricOptions) => customWrapper('counter', name, help, opts),
-    gauge: (name: string, help: string, opts?: ExpressCustomMetricOptions) => customWrapper('gauge', name, help, opts),
-    summary: (name: string, help: string, opts?: ExpressCustomMetricOptions) => customWrapper('summary', name, help, opts),
-    histogram: (name: string, help: string, opts?: ExpressCustomMetricOptions) => customWrapper('histogram', name, help, opts),
-    info: engine.info.bind(engine),
-    doNotTrack: () =>
-      wrapper(function doNotTrack(record) {
-        engine.skipDefaults(record);
-      }),
-    excludeAllMetrics: () =>
-      wrapper(function excludeAllMetrics(record) {
-        engine.skipAll(record);
-      }),
-    registerDefault(...ws: MetricWrapper[]) {
-      engine.registerDefault(
-        ...ws.map((w) => {
-          const metric = wrappers.get(w);
-          if (metric === undefined)
-            throw new TypeError('prom-http: registerDefault takes wrappers made by counter(), gauge(), summary() or histogram()');
-          return metric;
-        }),
-      );
-    },
+  Object.assign(middleware, instanceApi(engine, wrapper), {
     registerEndpoint(path: string, app?: Application) {
       if (typeof path !== 'string' || !path.startsWith('/'))
         throw new TypeError(`prom-http: registerEndpoint path must start with "/", got ${path}`);
@@ -188,7 +147,6 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
       if (app !== undefined) app.all(path, serveMetrics);
     },
     startHttpServer: engine.startHttpServer.bind(engine),
-    generateMetrics: engine.generateMetrics.bind(engine),
   });
   return middleware;
 }

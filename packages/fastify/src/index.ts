@@ -1,9 +1,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { type CustomKind, type CustomMetric, PromHttp, pathOf, type RequestRecord, type RouteReader } from '@prom-http/core/internal';
+import { instanceApi, PromHttp, pathOf, type RequestRecord, type RouteReader } from '@prom-http/core/internal';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, HTTPMethods } from 'fastify';
 import fp from 'fastify-plugin';
 import { type RouteInfo, routeInfoReader } from './route-info.js';
-import type { FastifyCustomMetricOptions, FastifyMetrics, FastifyMetricsOptions, MetricWrapper } from './types.js';
+import type { FastifyMetrics, FastifyMetricsOptions, MetricWrapper } from './types.js';
 
 export type * from './types.js';
 
@@ -154,16 +154,6 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
     } as MetricWrapper;
   }
 
-  const wrappers = new WeakMap<MetricWrapper, CustomMetric<FastifyRequest, FastifyReply>>();
-  function customWrapper(kind: CustomKind, name: string, help: string, opts?: FastifyCustomMetricOptions): MetricWrapper {
-    const metric = engine.custom(kind, name, help, opts);
-    const w = wrapper(function enterCustom(record, request, reply) {
-      engine.enter(record, metric, request, reply);
-    });
-    wrappers.set(w, metric);
-    return w;
-  }
-
   // The servers of startHttpServer close with the app.
   const metricsServers = new Set<Server>();
   fastify.addHook('onClose', async function closeMetricsServers() {
@@ -181,29 +171,7 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
   const api: FastifyMetrics = {
     registry: engine.registry,
     client: engine.client,
-    counter: (name, help, opts) => customWrapper('counter', name, help, opts),
-    gauge: (name, help, opts) => customWrapper('gauge', name, help, opts),
-    summary: (name, help, opts) => customWrapper('summary', name, help, opts),
-    histogram: (name, help, opts) => customWrapper('histogram', name, help, opts),
-    info: engine.info.bind(engine),
-    doNotTrack: () =>
-      wrapper(function doNotTrack(record) {
-        engine.skipDefaults(record);
-      }),
-    excludeAllMetrics: () =>
-      wrapper(function excludeAllMetrics(record) {
-        engine.skipAll(record);
-      }),
-    registerDefault(...ws) {
-      engine.registerDefault(
-        ...ws.map((w) => {
-          const metric = wrappers.get(w);
-          if (metric === undefined)
-            throw new TypeError('prom-http: registerDefault takes wrappers made by counter(), gauge(), summary() or histogram()');
-          return metric;
-        }),
-      );
-    },
+    ...instanceApi(engine, wrapper),
     registerEndpoint(path, app) {
       route(app ?? fastify, path);
     },
@@ -213,7 +181,6 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
       metricsServer.once('close', () => metricsServers.delete(metricsServer));
       return metricsServer;
     },
-    generateMetrics: engine.generateMetrics.bind(engine),
   };
   try {
     fastify.decorate('metrics', api);
