@@ -1,6 +1,8 @@
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Registry } from 'prom-client';
+import { encodeFamily, PROTOBUF_CONTENT_TYPE, ProtoWriter } from './exposition/protobuf.js';
 import { ByteWriter, type FamilyData, type FastFamily, kFastRender, registryDefaultLabels, renderFamily } from './exposition-format.js';
+import { hasNativeSeries } from './native/series.js';
 import type { Exposition, GenerateOptions, RegistryLike } from './types.js';
 
 /** zlib's gzip as a promise (not util.promisify: importing node:util in ESM loads all of its lazy parts). */
@@ -57,6 +59,42 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
   return openMetrics > 0 && openMetrics >= text;
 }
 
+/**
+ * True when `accept` asks for the delimited protobuf exposition (`application/vnd.google.protobuf` with
+ * `proto=io.prometheus.client.MetricFamily` and `encoding=delimited`) at a quality above 0 and no lower than
+ * that of any text format it also accepts (wildcards included). Prometheus sends it first when it scrapes native
+ * histograms (2.x `--enable-feature=native-histograms`, 3.x `scrape_protocols` starting with `PrometheusProto`).
+ */
+export function wantsProtobuf(accept: string | undefined): boolean {
+  if (accept === undefined || accept === '') return false;
+  let protobuf = 0;
+  let other = 0;
+  for (const range of accept.split(',')) {
+    const params = range.split(';');
+    const type = (params[0] as string).trim().toLowerCase();
+    if (type === 'application/vnd.google.protobuf') {
+      if (isDelimitedMetricFamily(params)) protobuf = Math.max(protobuf, quality(params));
+    } else if (TEXT_RANGES.has(type)) {
+      other = Math.max(other, quality(params));
+    }
+  }
+  return protobuf > 0 && protobuf >= other;
+}
+
+/** The ranges that a text format (0.0.4 or OpenMetrics) answers. */
+const TEXT_RANGES = new Set(['text/plain', 'text/*', 'application/openmetrics-text', 'application/*', '*/*']);
+
+function isDelimitedMetricFamily(params: readonly string[]): boolean {
+  let proto = false;
+  let delimited = false;
+  for (let i = 1; i < params.length; i++) {
+    const [name, value] = (params[i] as string).split('=').map((part) => part.trim().toLowerCase());
+    if (name === 'proto') proto = value === 'io.prometheus.client.metricfamily';
+    else if (name === 'encoding') delimited = value === 'delimited';
+  }
+  return proto && delimited;
+}
+
 interface RegistryMetric {
   name: string;
   type?: string;
@@ -92,7 +130,8 @@ export async function renderExposition(
   registries: RegistryLike | readonly RegistryLike[],
   { accept, names }: GenerateOptions = {},
 ): Promise<RenderedExposition> {
-  const openMetrics = wantsOpenMetrics(accept);
+  const protobuf = wantsProtobuf(accept);
+  const openMetrics = !protobuf && wantsOpenMetrics(accept);
   const wanted = names && names.length > 0 ? new Set(names) : null;
   const parts: Array<{ metric: RegistryMetric; fast: boolean; defaultLabels: Record<string, string | number> | null }> = [];
   const seen = new Set<string>();
@@ -103,6 +142,14 @@ export async function renderExposition(
       seen.add(metric.name);
       parts.push({ metric, fast: metric[kFastRender] === true && defaultLabels === null, defaultLabels });
     }
+  }
+  if (protobuf) {
+    const data = await Promise.all(parts.map(({ metric }) => collect(metric)));
+    const w = new ProtoWriter();
+    parts.forEach(({ metric, defaultLabels }, i) => {
+      encodeFamily(w, data[i] as FamilyData, defaultLabels, hasNativeSeries(metric) ? metric : null);
+    });
+    return { contentType: PROTOBUF_CONTENT_TYPE, body: w.result() };
   }
   const data = await Promise.all(parts.map(({ metric, fast }) => (fast ? null : collect(metric))));
   const f = openMetrics ? OPENMETRICS_FRAMING : TEXT_FRAMING;
