@@ -1,6 +1,8 @@
 import type { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import type { Client } from './client.js';
 import { clashError, firstDifference, type MetricShape, setShape, shapeOf } from './metric-clash.js';
+import { DEFAULT_NATIVE_CONFIG, type NativeConfig, resolveNativeConfig } from './native/histogram.js';
+import { kNativeSeries, NativeSeriesSet } from './native/series.js';
 import { assertMetricName, labelString, splitLabels } from './options.js';
 import { OVERFLOW } from './request-metrics.js';
 import type { EnteredWrapper } from './request-record.js';
@@ -35,6 +37,8 @@ export class CustomMetric<Req, Res> {
   private readonly series: SeriesBound;
   /** The labels of the overflow series: static values kept, per-request ones `<overflow>`. */
   private readonly overflowLabels: Record<string, string>;
+  /** Native buckets kept beside a histogram created with `native` (shared by every wrapper of it), else null. */
+  private readonly native: NativeSeriesSet | null = null;
   constructor(
     readonly kind: CustomKind,
     readonly name: string,
@@ -46,6 +50,8 @@ export class CustomMetric<Req, Res> {
       staticLabels: ReadonlyArray<readonly [string, string]>;
       dynamicLabels: ReadonlyArray<readonly [string, LabelFunction<Req, Res>]>;
       seriesLimit: number;
+      /** The instance's `nativeHistograms`: what `native: true` takes. */
+      nativeHistograms?: NativeConfig | null;
     },
     private readonly onLabelError: LabelErrorSink,
   ) {
@@ -56,6 +62,7 @@ export class CustomMetric<Req, Res> {
     if (typeof help !== 'string' || help === '') throw new TypeError(`prom-http: metric "${name}" needs a non-empty help text`);
     const opts = (options ?? {}) as Record<string, unknown>;
     const known = new Set(['labels', 'initialValueWhenOnlyStaticLabels', 'seriesLimit', ...PASS_THROUGH[kind]]);
+    if (kind === 'histogram') known.add('native');
     for (const key of Object.keys(opts)) {
       if (!known.has(key)) throw new TypeError(`prom-http: option "${key}" is not an option of a ${kind} (metric "${name}")`);
     }
@@ -77,6 +84,11 @@ export class CustomMetric<Req, Res> {
     }
     const shape: Record<string, unknown> = { type: kind, labels: labelNames, seriesLimit };
     for (const key of PASS_THROUGH[kind]) shape[key] = opts[key];
+    const nativeConfig =
+      kind === 'histogram'
+        ? resolveNativeConfig('native', opts.native, defaults.nativeHistograms ?? DEFAULT_NATIVE_CONFIG, ` of metric "${name}"`)
+        : null;
+    if (opts.native !== undefined) shape.native = nativeConfig;
 
     const metric: AnyMetric = reuseOrCreate(
       registry,
@@ -96,6 +108,9 @@ export class CustomMetric<Req, Res> {
     );
     this.metric = metric;
     this.series = boundOf(metric, (seriesLimit as number | undefined) ?? defaults.seriesLimit);
+    this.native = nativeSetOf(metric, nativeConfig);
+    // The client exports a histogram without labels from creation: its native buckets too.
+    if (labelNames.length === 0) this.native?.of('', {});
     this.overflowLabels = { ...this.staticLabels };
     for (const [n] of this.dynamicLabels) this.overflowLabels[n] = OVERFLOW;
 
@@ -109,7 +124,10 @@ export class CustomMetric<Req, Res> {
     const { metric, client } = this;
     if (metric instanceof client.Counter) metric.inc(labels, 0);
     else if (metric instanceof client.Gauge) metric.inc(labels, 0);
-    else if (metric instanceof client.Histogram) metric.zero(labels);
+    else if (metric instanceof client.Histogram) {
+      metric.zero(labels);
+      this.native?.of(nativeKey(labels), labels);
+    }
     // prom-client's Summary has no way to export a series before its first observation.
   }
 
@@ -156,8 +174,13 @@ export class CustomMetric<Req, Res> {
     }
     const labels = this.labels(req as Req, res as Res);
     if (labels === null) return;
-    if (this.kind === 'counter') (this.metric as Counter<string>).inc(labels);
-    else (this.metric as Histogram<string>).observe(labels, (now - entry.start) / 1000);
+    if (this.kind === 'counter') {
+      (this.metric as Counter<string>).inc(labels);
+      return;
+    }
+    const seconds = (now - entry.start) / 1000;
+    (this.metric as Histogram<string>).observe(labels, seconds);
+    this.native?.of(nativeKey(labels), labels).observe(seconds);
   }
 }
 
@@ -207,4 +230,35 @@ function boundOf(metric: AnyMetric, limit: number): SeriesBound {
     };
   }
   return bound;
+}
+
+/** A custom metric's label values always come in the same order of names: their values alone key the series. */
+function nativeKey(labels: Record<string, string>): string {
+  let key = '';
+  for (const name in labels) key += `${labels[name]}\u0000`;
+  return key;
+}
+
+const nativeSets = new WeakMap<object, NativeSeriesSet>();
+
+/**
+ * The native buckets kept beside a client histogram (which has none), shared by every wrapper of it: made by the
+ * first wrapper with `native`, found through the metric by the protobuf exposition, emptied with the metric.
+ */
+function nativeSetOf(metric: AnyMetric, config: NativeConfig | null): NativeSeriesSet | null {
+  const existing = nativeSets.get(metric);
+  if (existing !== undefined || config === null) return existing ?? null;
+  const set = new NativeSeriesSet(config);
+  nativeSets.set(metric, set);
+  Object.defineProperty(metric, kNativeSeries, {
+    value: function nativeSeries() {
+      return set.entries();
+    },
+  });
+  const reset = metric.reset;
+  metric.reset = function resetWithNativeSeries(this: AnyMetric) {
+    set.clear();
+    reset.call(this);
+  };
+  return set;
 }

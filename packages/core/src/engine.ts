@@ -88,6 +88,7 @@ export class PromHttp<Req, Res> {
         o.latencyAsHistogram,
         o.seriesLimit,
         client.Summary,
+        o.nativeHistograms,
       );
       this.store = families.store;
       this.inProgress = families.inProgress;
@@ -294,6 +295,7 @@ export class PromHttp<Req, Res> {
         staticLabels: this.options.staticLabels,
         dynamicLabels: this.options.dynamicLabels,
         seriesLimit: this.options.seriesLimit,
+        nativeHistograms: this.options.nativeHistograms,
       },
       this.reportLabelError,
     );

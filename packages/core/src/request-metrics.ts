@@ -11,6 +11,8 @@ import {
   valueString,
 } from './exposition-format.js';
 import { clashError, firstDifference, setShape, shapeOf } from './metric-clash.js';
+import { type NativeConfig, NativeHistogram } from './native/histogram.js';
+import { kNativeSeries } from './native/series.js';
 
 /** Route-label value of a request no route matched. */
 export const UNMATCHED = '<unmatched>';
@@ -89,7 +91,7 @@ export class SeriesStore {
   private readonly overflowKeySuffix: string | null;
 
   /** The series of the last observation: consecutive requests mostly repeat it, and it spares three lookups. */
-  private last: Series | null = null;
+  protected last: Series | null = null;
 
   /** Records one finished request. `dynamic` holds the per-request default label values (null when none). */
   observe(method: string, route: string, status: number, seconds: number, exception: boolean, dynamic: string[] | null): void {
@@ -163,6 +165,45 @@ export class SeriesStore {
     this.routes.clear();
     this.last = null;
     this.summary?.reset();
+  }
+}
+
+/**
+ * A store whose series also keep native histogram buckets (`nativeHistograms`). A subclass, so that without the
+ * option a request runs the same code as before: no branch, no field.
+ */
+export class NativeSeriesStore extends SeriesStore {
+  readonly natives = new Map<Series, NativeHistogram>();
+  private lastSeries: Series | null = null;
+  private lastNative: NativeHistogram | null = null;
+  constructor(
+    readonly nativeConfig: NativeConfig,
+    ...args: ConstructorParameters<typeof SeriesStore>
+  ) {
+    super(...args);
+  }
+
+  override observe(method: string, route: string, status: number, seconds: number, exception: boolean, dynamic: string[] | null): void {
+    super.observe(method, route, status, seconds, exception, dynamic);
+    const series = this.last as Series;
+    let native = this.lastNative;
+    if (series !== this.lastSeries || native === null) {
+      native = this.natives.get(series) ?? null;
+      if (native === null) {
+        native = new NativeHistogram(this.nativeConfig);
+        this.natives.set(series, native);
+      }
+      this.lastSeries = series;
+      this.lastNative = native;
+    }
+    native.observe(seconds);
+  }
+
+  override reset(): void {
+    super.reset();
+    this.natives.clear();
+    this.lastSeries = null;
+    this.lastNative = null;
   }
 }
 
@@ -261,6 +302,13 @@ export class DurationHistogram extends StoreFamily {
       w.bytes(text);
       w.value(s.count);
     }
+  }
+}
+
+/** The duration histogram of a {@link NativeSeriesStore}: its native buckets go into the protobuf exposition. */
+export class NativeDurationHistogram extends DurationHistogram {
+  *[kNativeSeries](): Iterable<readonly [Record<string, string>, NativeHistogram]> {
+    for (const [series, native] of (this.store as NativeSeriesStore).natives) yield [series.labels, native];
   }
 }
 
@@ -387,6 +435,8 @@ export function registerRequestFamilies(
   seriesLimit: number,
   /** The client's Summary, for `latencyAsHistogram: false`. */
   SummaryOfClient: Client['Summary'],
+  /** Native buckets of the duration histogram (`nativeHistograms`), or null. */
+  native: NativeConfig | null = null,
 ): RequestFamilies {
   const names = {
     duration: namePrefix + DEFAULT_METRICS.duration.name,
@@ -399,7 +449,16 @@ export function registerRequestFamilies(
   const defaultLabels: Record<string, string> = Object.fromEntries(staticLabels);
   for (const name of dynamicLabelNames) defaultLabels[name] = '(req, res) => value';
   // Keyed by the option that sets each, for the clash message.
-  const shape = { groupBy: routeLabelName, defaultLabels, latencyAsHistogram, buckets: latencyAsHistogram ? buckets : null, seriesLimit };
+  // A summary has no native buckets.
+  const nativeConfig = latencyAsHistogram ? native : null;
+  const shape = {
+    groupBy: routeLabelName,
+    defaultLabels,
+    latencyAsHistogram,
+    buckets: latencyAsHistogram ? buckets : null,
+    seriesLimit,
+    nativeHistograms: nativeConfig,
+  };
   const instead = 'another "prefix" or "registry"';
 
   const existing = registry.getSingleMetric(names.total);
@@ -426,9 +485,12 @@ export function registerRequestFamilies(
         }),
         shape,
       );
-  const store = new SeriesStore(routeLabelName, defaultLabelNames, staticText, staticLabels, buckets, seriesLimit, summary);
-  if (latencyAsHistogram)
-    registry.registerMetric(setShape(new DurationHistogram(names.duration, DEFAULT_METRICS.duration.help, store), shape) as never);
+  const storeArgs = [routeLabelName, defaultLabelNames, staticText, staticLabels, buckets, seriesLimit, summary] as const;
+  const store = nativeConfig === null ? new SeriesStore(...storeArgs) : new NativeSeriesStore(nativeConfig, ...storeArgs);
+  if (latencyAsHistogram) {
+    const Duration = nativeConfig === null ? DurationHistogram : NativeDurationHistogram;
+    registry.registerMetric(setShape(new Duration(names.duration, DEFAULT_METRICS.duration.help, store), shape) as never);
+  }
   registry.registerMetric(setShape(new RequestCounter(names.total, DEFAULT_METRICS.total.help, store, false), shape) as never);
   registry.registerMetric(setShape(new RequestCounter(names.exceptions, DEFAULT_METRICS.exceptions.help, store, true), shape) as never);
   const inProgress = setShape(new InProgressGauge(names.inProgress, DEFAULT_METRICS.inProgress.help, staticLabels), shape);

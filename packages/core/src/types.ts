@@ -165,6 +165,34 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
    * @defaultValue `false`
    */
   cluster?: boolean;
+  /**
+   * Keep Prometheus native (sparse exponential) buckets in the duration histogram too, beside its classic
+   * `buckets`. They are served in the protobuf exposition only, to a scrape that asks for it (Prometheus with
+   * native histograms on); the text formats stay classic. `true` takes the default settings; the object also
+   * sets the default of custom histograms' `native: true`. No effect with `latencyAsHistogram: false`.
+   * @defaultValue `false`
+   */
+  nativeHistograms?: boolean | NativeHistogramOptions;
+}
+
+/** Settings of native histogram buckets (as client_golang's `NativeHistogram*` options). */
+export interface NativeHistogramOptions {
+  /**
+   * Most growth from one bucket bound to the next: the finest resolution (schema -4 to 8) whose factor
+   * `2^(2^-schema)` does not exceed it is used (1.1 gives schema 3, 8 buckets per power of two).
+   * @defaultValue `1.1`
+   */
+  bucketFactor?: number;
+  /**
+   * Most populated buckets of a series; one more halves the resolution (merging bucket pairs).
+   * @defaultValue `160`
+   */
+  maxBuckets?: number;
+  /**
+   * Observations within this distance of 0 are counted in the zero bucket.
+   * @defaultValue `2^-128` (client_golang's default)
+   */
+  zeroThreshold?: number;
 }
 
 /** Options of a custom metric wrapper; the prom-client settings of the metric type pass through. */
@@ -185,6 +213,12 @@ export interface CustomMetricOptions<Req = unknown, Res = unknown> {
   seriesLimit?: number;
   /** Histogram buckets (seconds). @defaultValue prom-client's default buckets */
   buckets?: number[];
+  /**
+   * Histograms only: also keep native buckets, served in the protobuf exposition; `true` takes the instance's
+   * `nativeHistograms` settings (or the defaults).
+   * @defaultValue `false`
+   */
+  native?: boolean | NativeHistogramOptions;
   /** Summary percentiles. @defaultValue prom-client's default percentiles */
   percentiles?: number[];
   /** Summary sliding window length in seconds. @defaultValue none */

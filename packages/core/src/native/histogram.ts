@@ -36,16 +36,22 @@ export function pickSchema(bucketFactor: number): number {
   return 0 - floor;
 }
 
+/** The settings of `nativeHistograms: true`. */
+export const DEFAULT_NATIVE_CONFIG: NativeConfig = Object.freeze({
+  schema: pickSchema(DEFAULT_BUCKET_FACTOR),
+  zeroThreshold: DEFAULT_ZERO_THRESHOLD,
+  maxBuckets: DEFAULT_MAX_BUCKETS,
+});
+
 /**
- * Resolves `true` or `{ bucketFactor, maxBuckets, zeroThreshold }` (`false`/undefined: null). Throws a TypeError
- * naming `option` for anything else.
+ * Resolves `true` (`whenTrue`) or `{ bucketFactor, maxBuckets, zeroThreshold }` (`false`/undefined: null). Throws
+ * a TypeError naming `option` (and `where`, e.g. ` of metric "x"`) for anything else.
  */
-export function resolveNativeConfig(option: string, value: unknown): NativeConfig | null {
+export function resolveNativeConfig(option: string, value: unknown, whenTrue = DEFAULT_NATIVE_CONFIG, where = ''): NativeConfig | null {
   if (value === undefined || value === false) return null;
-  if (value === true)
-    return { schema: pickSchema(DEFAULT_BUCKET_FACTOR), zeroThreshold: DEFAULT_ZERO_THRESHOLD, maxBuckets: DEFAULT_MAX_BUCKETS };
+  if (value === true) return whenTrue;
   const fail = (message: string): never => {
-    throw new TypeError(`prom-http: option "${option}" ${message}`);
+    throw new TypeError(`prom-http: option "${option}"${where} ${message}`);
   };
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     fail(`must be a boolean or an object { bucketFactor, maxBuckets, zeroThreshold }, got ${String(value)}`);

@@ -1,0 +1,207 @@
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Registry, Summary } from '../../../../test/helpers/client.js';
+import { PromHttp, type RouteReader } from '../engine.js';
+import { generateMetrics, renderExposition } from '../exposition.js';
+import { DEFAULT_BUCKETS } from '../options.js';
+import { registerRequestFamilies } from '../request-metrics.js';
+import type { MetricsOptions } from '../types.js';
+import { DEFAULT_NATIVE_CONFIG, resolveNativeConfig } from './histogram.js';
+
+const PROTOBUF_ACCEPT = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited';
+
+let MetricFamily: protobuf.Type;
+beforeAll(async () => {
+  const root = await protobuf.load(fileURLToPath(new URL('../fixtures/metrics.proto', import.meta.url)));
+  MetricFamily = root.lookupType('io.prometheus.client.MetricFamily');
+});
+
+/** The families of a protobuf scrape of `registry`, decoded by protobufjs, by name. */
+async function scrape(registry: Registry): Promise<Map<string, Record<string, any>>> {
+  const { body } = await renderExposition(registry, { accept: PROTOBUF_ACCEPT });
+  const reader = protobuf.Reader.create(body as Buffer);
+  const families = new Map<string, Record<string, any>>();
+  while (reader.pos < reader.len) {
+    const family = MetricFamily.toObject(MetricFamily.decodeDelimited(reader), { enums: String, longs: Number });
+    families.set(family.name, family);
+  }
+  return families;
+}
+
+/** The series of family `name` in a protobuf scrape of `registry`. */
+async function seriesOf(registry: unknown, name: string): Promise<Array<Record<string, any>>> {
+  const family = (await scrape(registry as Registry)).get(name);
+  if (family === undefined) throw new Error(`no family ${name}`);
+  return family.metric ?? [];
+}
+
+const labelsOf = (metric: Record<string, any>) => Object.fromEntries((metric.label ?? []).map((l: any) => [l.name, l.value]));
+
+interface FakeRequest {
+  route?: string;
+  url: string;
+}
+type FakeResponse = Record<string, never>;
+const routes: RouteReader<FakeRequest, FakeResponse> = {
+  template: (req) => req.route,
+  endpoint: (req) => req.route,
+  url: (req) => req.url,
+};
+const engine = (options: MetricsOptions<FakeRequest, FakeResponse>) =>
+  new PromHttp<FakeRequest, FakeResponse>({ registry: new Registry(), collectDefaultMetrics: false, ...options }, routes);
+
+/** The duration families fed `observations` (method, route, status, seconds), with native buckets or without. */
+function durations(native: boolean, observations: Array<[string, string, number, number]>) {
+  const registry = new Registry();
+  const config = native ? resolveNativeConfig('nativeHistograms', { bucketFactor: 1.2 }) : null;
+  const { store } = registerRequestFamilies(registry, '', 'path', [['env', 'prod']], [], DEFAULT_BUCKETS, true, 10_000, Summary, config);
+  for (const [method, route, status, seconds] of observations) store.observe(method, route, status, seconds, false, null);
+  return { registry, store };
+}
+
+const OBSERVATIONS: Array<[string, string, number, number]> = [
+  ['GET', '/a', 200, 1],
+  ['GET', '/a', 200, 1.2],
+  ['GET', '/b', 200, 0.004],
+  ['GET', '/a', 200, 1.4],
+  ['GET', '/a', 200, 1.8],
+  ['GET', '/a', 200, 2],
+  ['GET', '/a', 200, 0],
+];
+
+describe('the duration histogram with nativeHistograms', () => {
+  it('serves native buckets beside the classic ones in the protobuf exposition', async () => {
+    const { registry } = durations(true, OBSERVATIONS);
+    expect((await scrape(registry)).get('http_request_duration_seconds')?.type).toBe('HISTOGRAM');
+    const [a, b] = await seriesOf(registry, 'http_request_duration_seconds');
+    expect(labelsOf(a ?? {})).toEqual({ method: 'GET', path: '/a', status: '200', env: 'prod' });
+    expect(a?.histogram).toMatchObject({
+      sampleCount: 6,
+      sampleSum: 7.4,
+      schema: 2,
+      zeroThreshold: 2 ** -128,
+      zeroCount: 1,
+      positiveSpan: [{ offset: 0, length: 5 }],
+      positiveDelta: [1, -1, 2, -2, 2],
+    });
+    expect(a?.histogram.bucket).toHaveLength(DEFAULT_BUCKETS.length);
+    expect(a?.histogram.bucket[9]).toEqual({ cumulativeCount: 2, upperBound: 1 });
+    // 0.004 = 2^-7.97: bucket ceil(4 * log2(0.004)) = -31 at schema 2.
+    expect(b?.histogram).toMatchObject({
+      sampleCount: 1,
+      schema: 2,
+      zeroCount: 0,
+      positiveSpan: [{ offset: -31, length: 1 }],
+      positiveDelta: [1],
+    });
+  });
+
+  it('leaves both text formats byte-identical to those without native buckets', async () => {
+    const on = durations(true, OBSERVATIONS).registry;
+    const off = durations(false, OBSERVATIONS).registry;
+    expect((await generateMetrics(on, {})).body).toBe((await generateMetrics(off, {})).body);
+    const openMetrics = { accept: 'application/openmetrics-text' };
+    expect((await generateMetrics(on, openMetrics)).body).toBe((await generateMetrics(off, openMetrics)).body);
+  });
+
+  it('without the option, the protobuf exposition has classic buckets only', async () => {
+    const [a] = await seriesOf(durations(false, OBSERVATIONS).registry, 'http_request_duration_seconds');
+    expect(a?.histogram.schema).toBeUndefined();
+    expect(a?.histogram.positiveSpan).toBeUndefined();
+  });
+
+  it('empties the native buckets with the registry', async () => {
+    const { registry, store } = durations(true, OBSERVATIONS);
+    registry.resetMetrics();
+    store.observe('GET', '/a', 200, 3, false, null);
+    const [a] = await seriesOf(registry, 'http_request_duration_seconds');
+    expect(a?.histogram).toMatchObject({ sampleCount: 1, positiveSpan: [{ offset: 7, length: 1 }], positiveDelta: [1] });
+  });
+
+  it('is wired from the option through the engine', async () => {
+    const e = engine({ nativeHistograms: { bucketFactor: 1.5, maxBuckets: 20 } });
+    const req = { route: '/x', url: '/x' };
+    const record = e.track(req, {}, new (await import('node:http')).ServerResponse({} as never), 'GET', '/x');
+    e.finish(record as never, req, {}, 200);
+    const [series] = await seriesOf(e.registry, 'http_request_duration_seconds');
+    const histogram = series?.histogram;
+    expect(histogram.schema).toBe(1);
+    expect(histogram.sampleCount).toBe(1);
+    // One observation: in the zero bucket, or in a single positive bucket (its delta is its count).
+    expect((histogram.zeroCount ?? 0) + (histogram.positiveDelta ?? [0])[0]).toBe(1);
+  });
+});
+
+describe('the option nativeHistograms', () => {
+  it.each([
+    ['yes', /option "nativeHistograms" must be a boolean or an object/],
+    [{ bucketFactor: 0.5 }, /option "nativeHistograms" \.bucketFactor must be a finite number above 1/],
+    [{ buckets: 3 }, /option "nativeHistograms" has no setting "buckets"/],
+  ])('%j throws a TypeError naming it', (value, message) => {
+    expect(() => engine({ nativeHistograms: value as never })).toThrow(TypeError);
+    expect(() => engine({ nativeHistograms: value as never })).toThrow(message);
+  });
+
+  it('a second instance on the registry must give the same', () => {
+    const registry = new Registry();
+    new PromHttp({ registry, collectDefaultMetrics: false, nativeHistograms: true }, routes);
+    expect(() => new PromHttp({ registry, collectDefaultMetrics: false }, routes)).toThrow(/another "nativeHistograms"/);
+    expect(() => new PromHttp({ registry, collectDefaultMetrics: false, nativeHistograms: true }, routes)).not.toThrow();
+  });
+});
+
+describe('custom histograms with native', () => {
+  it('keep native buckets per series, served in the protobuf exposition', async () => {
+    const e = engine({ nativeHistograms: { bucketFactor: 1.2 } });
+    const metric = e.custom('histogram', 'job_seconds', 'Jobs', { native: true, labels: { kind: (req: FakeRequest) => req.url } });
+    for (const [url, seconds] of [
+      ['/a', 1],
+      ['/a', 1.2],
+      ['/b', 0.5],
+      ['/a', 2],
+    ] as const) {
+      const entry = metric.enter({ url }, {}, 0);
+      metric.finish(entry as never, { url }, {}, seconds * 1000);
+    }
+    const [a, b] = await seriesOf(e.registry, 'job_seconds');
+    expect(labelsOf(a ?? {})).toEqual({ kind: '/a' });
+    expect(a?.histogram).toMatchObject({
+      sampleCount: 3,
+      schema: 2,
+      positiveSpan: [{ offset: 0, length: 5 }],
+      positiveDelta: [1, -1, 1, -1, 1],
+    });
+    expect(b?.histogram).toMatchObject({ sampleCount: 1, schema: 2, positiveSpan: [{ offset: -4, length: 1 }], positiveDelta: [1] });
+    // The text format is the client's own.
+    expect((await generateMetrics(e.registry, {})).body).toBe(await e.registry.metrics());
+  });
+
+  it('take the defaults without the instance option, and their own settings', async () => {
+    const e = engine({});
+    const own = e.custom('histogram', 'own_seconds', 'Own', { native: { bucketFactor: 4 } });
+    const entry = own.enter({ url: '/' }, {}, 0);
+    own.finish(entry as never, { url: '/' }, {}, 3000);
+    const plain = e.custom('histogram', 'plain_seconds', 'Plain', { native: true });
+    const families = await scrape(e.registry as unknown as Registry);
+    expect(families.get('own_seconds')?.metric[0].histogram).toMatchObject({ schema: -1, positiveSpan: [{ offset: 1, length: 1 }] });
+    // Exported at 0 from creation (only static labels), as a native histogram too.
+    expect(families.get('plain_seconds')?.metric[0].histogram).toMatchObject({ sampleCount: 0, schema: DEFAULT_NATIVE_CONFIG.schema });
+    expect(plain.metric).toBeDefined();
+  });
+
+  it('refuse native on other kinds and bad settings, naming the option', () => {
+    const e = engine({});
+    expect(() => e.custom('counter', 'c_total', 'C', { native: true } as never)).toThrow(/option "native" is not an option of a counter/);
+    expect(() => e.custom('histogram', 'h_seconds', 'H', { native: { maxBuckets: -1 } })).toThrow(
+      /option "native" of metric "h_seconds" \.maxBuckets must be a positive integer/,
+    );
+  });
+
+  it('a wrapper sharing the metric must not ask for other native settings', () => {
+    const e = engine({});
+    e.custom('histogram', 'shared_seconds', 'S', { native: true });
+    expect(() => e.custom('histogram', 'shared_seconds', 'S', { native: { bucketFactor: 2 } })).toThrow(/another "native"/);
+    expect(() => e.custom('histogram', 'shared_seconds', 'S')).not.toThrow();
+  });
+});
