@@ -5,7 +5,7 @@ import { Registry, Summary } from '../../../../test/helpers/client.js';
 import { PromHttp, type RouteReader } from '../engine.js';
 import { generateMetrics, renderExposition } from '../exposition.js';
 import { DEFAULT_BUCKETS } from '../options.js';
-import { registerRequestFamilies } from '../request-metrics.js';
+import { DEFAULT_METRICS, registerRequestFamilies } from '../request-metrics.js';
 import type { MetricsOptions } from '../types.js';
 import { DEFAULT_NATIVE_CONFIG, resolveNativeConfig } from './histogram.js';
 
@@ -55,7 +55,21 @@ const engine = (options: MetricsOptions<FakeRequest, FakeResponse>) =>
 function durations(native: boolean, observations: Array<[string, string, number, number]>) {
   const registry = new Registry();
   const config = native ? resolveNativeConfig('nativeHistograms', { bucketFactor: 1.2 }) : null;
-  const { store } = registerRequestFamilies(registry, '', 'path', [['env', 'prod']], [], DEFAULT_BUCKETS, true, 10_000, Summary, config);
+  const keys = Object.keys(DEFAULT_METRICS) as Array<keyof typeof DEFAULT_METRICS>;
+  const { store } = registerRequestFamilies(registry, {
+    names: Object.fromEntries(keys.map((k) => [k, DEFAULT_METRICS[k].name])) as Record<keyof typeof DEFAULT_METRICS, string>,
+    help: Object.fromEntries(keys.map((k) => [k, DEFAULT_METRICS[k].help])) as Record<keyof typeof DEFAULT_METRICS, string>,
+    labelNames: { method: 'method', route: 'path', status: 'status' },
+    statusFormat: 'code',
+    staticLabels: [['env', 'prod']],
+    dynamicLabelNames: [],
+    buckets: DEFAULT_BUCKETS,
+    latencyAsHistogram: true,
+    summary: {},
+    seriesLimit: 10_000,
+    Summary,
+    native: config,
+  });
   for (const [method, route, status, seconds] of observations) store.observe(method, route, status, seconds, false, null);
   return { registry, store };
 }
