@@ -6,9 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Counter, Gauge, Histogram, Registry } from '../../../test/helpers/client.js';
+import client, { Counter, Gauge, Histogram, Registry } from '../../../test/helpers/client.js';
 import { parseExposition, sampleValue } from '../../../test/helpers/exposition.js';
 import { freePort } from '../../../test/helpers/ports.js';
+import { decodeFamilies, labelsOf } from '../../../test/helpers/protobuf.js';
+import { CustomMetric } from './custom-metrics.js';
+import { PROTOBUF_CONTENT_TYPE } from './exposition/protobuf.js';
 import { deleteFromGateway, PushgatewayError, pushToGateway } from './pushgateway.js';
 
 const PUSHGATEWAY = '/usr/bin/prometheus-pushgateway';
@@ -98,6 +101,18 @@ afterAll(() => {
   gateway?.kill('SIGKILL');
 });
 
+/** A registry with a histogram that keeps native buckets (`native: true`), fed 1 s, 1.2 s and 2 s. */
+function nativeRegistry(): Registry {
+  const registry = new Registry();
+  const defaults = { client, registry, staticLabels: [], dynamicLabels: [], seriesLimit: 100 };
+  const metric = new CustomMetric('histogram', 'batch_native_seconds', 'Steps', { native: { bucketFactor: 1.2 } }, defaults, () => {});
+  for (const seconds of [1, 1.2, 2]) metric.finish(metric.enter({}, {}, 0) as never, {}, {}, seconds * 1000);
+  return registry;
+}
+
+/** What the native buckets of that histogram are at schema 2: buckets 0, 2 and 4 hold one each. */
+const NATIVE_FIELDS = { schema: 2, zeroCount: 0, positiveSpan: [{ offset: 0, length: 5 }], positiveDelta: [1, -1, 1, -1, 1] };
+
 describe('pushToGateway / deleteFromGateway against a real Pushgateway', () => {
   it('pushes a registry into its group, which Prometheus then reads from the gateway; delete removes the group', async () => {
     const registry = new Registry();
@@ -123,6 +138,16 @@ describe('pushToGateway / deleteFromGateway against a real Pushgateway', () => {
     const after = await gatewayMetricsOnce((body) => sampleValue(body, 'push_time_seconds', group) === undefined);
     expect(sampleValue(after, 'batch_records_total', group)).toBeUndefined();
     expect(sampleValue(after, 'push_time_seconds', group)).toBeUndefined();
+  });
+
+  it('native buckets survive a push to a Pushgateway of 1.5.0 or later (Debian has 1.5.1)', async () => {
+    await pushToGateway(url, { job: 'native', registry: nativeRegistry() });
+    const response = await fetch(`${url}/metrics`, { headers: { accept: PROTOBUF_CONTENT_TYPE } });
+    const family = decodeFamilies(new Uint8Array(await response.arrayBuffer())).find((f) => f.name === 'batch_native_seconds');
+    expect(family?.type).toBe('HISTOGRAM');
+    expect(labelsOf(family?.metric[0] ?? {})).toEqual({ job: 'native', instance: '' });
+    expect(family?.metric[0]?.histogram).toMatchObject({ sampleCount: 3, sampleSum: 4.2, ...NATIVE_FIELDS });
+    await deleteFromGateway(url, { job: 'native' });
   });
 
   it("PUT replaces the group's metrics, POST only those of the names pushed", async () => {
@@ -343,5 +368,39 @@ describe('pushToGateway / deleteFromGateway against a misbehaving gateway', () =
       server.closeAllConnections();
       server.close();
     }
+  });
+});
+
+describe('pushToGateway and native histograms', () => {
+  /** The content type and body of one push to a local server. */
+  async function captured(registry: Registry): Promise<{ contentType: string | undefined; body: Buffer }> {
+    let contentType: string | undefined;
+    const chunks: Buffer[] = [];
+    const { server, base } = await localServer(function capture(req, res) {
+      contentType = req.headers['content-type'];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => res.writeHead(200).end());
+    });
+    try {
+      await pushToGateway(base, { job: 'capture', registry });
+      return { contentType, body: Buffer.concat(chunks) };
+    } finally {
+      server.close();
+    }
+  }
+
+  it('sends protobuf, with the native buckets, when a histogram of the registry keeps them', async () => {
+    const { contentType, body } = await captured(nativeRegistry());
+    expect(contentType).toBe(PROTOBUF_CONTENT_TYPE);
+    const [family] = decodeFamilies(body);
+    expect(family?.metric[0]?.histogram).toMatchObject({ sampleCount: 3, ...NATIVE_FIELDS });
+  });
+
+  it('sends the text format otherwise', async () => {
+    const registry = new Registry();
+    new Gauge({ name: 'plain', help: 'Plain', registers: [registry] }).set(1);
+    const { contentType, body } = await captured(registry);
+    expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(body.toString()).toBe(await registry.metrics());
   });
 });

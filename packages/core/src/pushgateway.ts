@@ -1,6 +1,8 @@
 import type { Registry } from 'prom-client';
 import { resolveClient } from './client.js';
-import { PROMETHEUS_CONTENT_TYPE, renderExposition } from './exposition.js';
+import { PROTOBUF_CONTENT_TYPE } from './exposition/protobuf.js';
+import { renderExposition } from './exposition.js';
+import { hasNativeSeries } from './native/series.js';
 import type { DeleteFromGatewayOptions, PushToGatewayOptions } from './types.js';
 
 /** A push or delete that did not succeed: the gateway could not be reached, or answered with an error status. */
@@ -154,6 +156,9 @@ async function send(url: URL, method: string, timeout: number, headers: Record<s
  * Pushes the metrics of `registry` to the Pushgateway at `url` (its base, e.g. `http://127.0.0.1:9091`), into
  * the group of `job` and `groupings`, for batch jobs that end before Prometheus could scrape them.
  *
+ * The body is the Prometheus text format; it is the protobuf format when a histogram of the registry keeps native
+ * buckets: a Pushgateway of 1.5.0 or later keeps them, an older one keeps their classic buckets.
+ *
  * Grouping values (and the job) that a URL path cannot carry as they are (`/`, `.`, `..`, the empty string, any
  * character outside `A-Z a-z 0-9 - . _ ~`) are sent base64url-encoded (`name@base64/...`), as the Pushgateway
  * documents, so they never change the group.
@@ -170,8 +175,10 @@ export async function pushToGateway(url: string, options: PushToGatewayOptions):
     throw new TypeError('prom-http: pushToGateway option "registry" must be a Registry of prom-client or @prometheus-io/client');
   if (method !== 'PUT' && method !== 'POST')
     throw new TypeError(`prom-http: pushToGateway option "method" must be "PUT" or "POST", got ${method}`);
-  const { body } = await renderExposition(registry, {});
-  await send(target, method, timeout, { ...headers, 'content-type': PROMETHEUS_CONTENT_TYPE }, body);
+  // Native buckets travel in the protobuf format only (a Pushgateway before 1.5.0 keeps the classic buckets of it).
+  const native = (registry as unknown as Registry).getMetricsAsArray().some((metric) => hasNativeSeries(metric));
+  const { contentType, body } = await renderExposition(registry, native ? { accept: PROTOBUF_CONTENT_TYPE } : {});
+  await send(target, method, timeout, { ...headers, 'content-type': contentType }, body);
 }
 
 /**

@@ -455,7 +455,8 @@ export interface DeleteFromGatewayOptions {
 /** Options of `pushToGateway`. */
 export interface PushToGatewayOptions extends DeleteFromGatewayOptions {
   /**
-   * The registry whose metrics are pushed (Prometheus text format).
+   * The registry whose metrics are pushed: in the Prometheus text format, or in the protobuf format when a
+   * histogram of it keeps native buckets (`nativeHistograms`, `native: true`), which only that format carries.
    * @defaultValue the global `register` of the client in use (`@prometheus-io/client` if installed, else `prom-client`)
    */
   registry?: RegistryLike;

@@ -1,48 +1,14 @@
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import protobuf from 'protobufjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BOTH_CLIENTS } from '../../../../test/helpers/client.js';
+import { type DecodedFamily, decodeFamilies, labelsOf } from '../../../../test/helpers/protobuf.js';
 import { answerScrape, generateMetrics, renderExposition, wantsOpenMetrics, wantsProtobuf } from '../exposition.js';
 import { NativeHistogram, resolveNativeConfig } from '../native/histogram.js';
 import { kNativeSeries } from '../native/series.js';
 import { PROTOBUF_CONTENT_TYPE, ProtoWriter } from './protobuf.js';
 
-/** Prometheus' own schema (client_model metrics.proto), read by protobufjs: the reference decoder. */
-let MetricFamily: protobuf.Type;
-beforeAll(async () => {
-  const root = await protobuf.load(fileURLToPath(new URL('../fixtures/metrics.proto', import.meta.url)));
-  MetricFamily = root.lookupType('io.prometheus.client.MetricFamily');
-});
-
-interface Decoded {
-  name: string;
-  help: string;
-  type: string;
-  metric: Array<Record<string, any>>;
-}
-
-/** Every MetricFamily of a delimited body, as plain objects (enums as names, 64-bit integers as numbers). */
-function decode(body: Buffer): Decoded[] {
-  const reader = protobuf.Reader.create(body);
-  const families: Decoded[] = [];
-  while (reader.pos < reader.len) {
-    const message = MetricFamily.decodeDelimited(reader);
-    families.push(withoutEmptyArrays(MetricFamily.toObject(message, { enums: String, longs: Number })) as Decoded);
-  }
-  return families;
-}
-
-/** `toObject` leaves empty repeated fields as `[]`: drop them, so that expectations list what was sent. */
-function withoutEmptyArrays(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutEmptyArrays);
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) if (!(Array.isArray(v) && v.length === 0)) out[key] = withoutEmptyArrays(v);
-  return out;
-}
-
-const labelsOf = (metric: Record<string, any>) => Object.fromEntries((metric.label ?? []).map((l: any) => [l.name, l.value]));
+const decode = decodeFamilies;
+type Decoded = DecodedFamily;
 
 describe('wantsProtobuf', () => {
   // The Accept headers of real Prometheus servers.
@@ -91,7 +57,7 @@ describe('ProtoWriter', () => {
     w.uint(3, 1);
     w.end(family);
     const [decoded] = decode(w.result());
-    expect(decoded).toEqual({ name: 'x'.repeat(300), help: 'h\u00e9lp \u{1f600}', type: 'GAUGE' });
+    expect(decoded).toEqual({ name: 'x'.repeat(300), help: 'h\u00e9lp \u{1f600}', type: 'GAUGE', metric: [] });
   });
 
   it('grows its buffer', () => {

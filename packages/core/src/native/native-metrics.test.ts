@@ -1,7 +1,6 @@
-import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Registry, Summary } from '../../../../test/helpers/client.js';
+import { type DecodedFamily, decodeFamilies, labelsOf } from '../../../../test/helpers/protobuf.js';
 import { PromHttp, type RouteReader } from '../engine.js';
 import { generateMetrics, renderExposition } from '../exposition.js';
 import { DEFAULT_BUCKETS } from '../options.js';
@@ -11,22 +10,10 @@ import { DEFAULT_NATIVE_CONFIG, resolveNativeConfig } from './histogram.js';
 
 const PROTOBUF_ACCEPT = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited';
 
-let MetricFamily: protobuf.Type;
-beforeAll(async () => {
-  const root = await protobuf.load(fileURLToPath(new URL('../fixtures/metrics.proto', import.meta.url)));
-  MetricFamily = root.lookupType('io.prometheus.client.MetricFamily');
-});
-
 /** The families of a protobuf scrape of `registry`, decoded by protobufjs, by name. */
-async function scrape(registry: Registry): Promise<Map<string, Record<string, any>>> {
+async function scrape(registry: Registry): Promise<Map<string, DecodedFamily>> {
   const { body } = await renderExposition(registry, { accept: PROTOBUF_ACCEPT });
-  const reader = protobuf.Reader.create(body as Buffer);
-  const families = new Map<string, Record<string, any>>();
-  while (reader.pos < reader.len) {
-    const family = MetricFamily.toObject(MetricFamily.decodeDelimited(reader), { enums: String, longs: Number });
-    families.set(family.name, family);
-  }
-  return families;
+  return new Map(decodeFamilies(body as Buffer).map((family) => [family.name, family]));
 }
 
 /** The series of family `name` in a protobuf scrape of `registry`. */
@@ -35,8 +22,6 @@ async function seriesOf(registry: unknown, name: string): Promise<Array<Record<s
   if (family === undefined) throw new Error(`no family ${name}`);
   return family.metric ?? [];
 }
-
-const labelsOf = (metric: Record<string, any>) => Object.fromEntries((metric.label ?? []).map((l: any) => [l.name, l.value]));
 
 interface FakeRequest {
   route?: string;
@@ -196,12 +181,12 @@ describe('custom histograms with native', () => {
     const own = e.custom('histogram', 'own_seconds', 'Own', { native: { bucketFactor: 4 } });
     const entry = own.enter({ url: '/' }, {}, 0);
     own.finish(entry as never, { url: '/' }, {}, 3000);
-    const plain = e.custom('histogram', 'plain_seconds', 'Plain', { native: true });
-    const families = await scrape(e.registry as unknown as Registry);
-    expect(families.get('own_seconds')?.metric[0].histogram).toMatchObject({ schema: -1, positiveSpan: [{ offset: 1, length: 1 }] });
-    // Exported at 0 from creation (only static labels), as a native histogram too.
-    expect(families.get('plain_seconds')?.metric[0].histogram).toMatchObject({ sampleCount: 0, schema: DEFAULT_NATIVE_CONFIG.schema });
-    expect(plain.metric).toBeDefined();
+    e.custom('histogram', 'plain_seconds', 'Plain', { native: true });
+    const [ownSeries] = await seriesOf(e.registry, 'own_seconds');
+    expect(ownSeries?.histogram).toMatchObject({ schema: -1, positiveSpan: [{ offset: 1, length: 1 }] });
+    // A histogram without labels is exported at 0 from creation: as a native histogram too.
+    const [plainSeries] = await seriesOf(e.registry, 'plain_seconds');
+    expect(plainSeries?.histogram).toMatchObject({ sampleCount: 0, schema: DEFAULT_NATIVE_CONFIG.schema });
   });
 
   it('refuse native on other kinds and bad settings, naming the option', () => {
