@@ -1,4 +1,6 @@
 import { type ByteWriter, escapeString, familyHeader, valueString } from '../exposition-format.js';
+import type { NativeHistogram } from '../native/histogram.js';
+import { decodeNatives, sumNatives } from './native-sum.js';
 import type { WireFamily } from './wire.js';
 
 // --- exact sums -----------------------------------------------------------------------------------
@@ -184,6 +186,8 @@ export interface Reported {
   indices: readonly number[] | null;
   /** The retired total's exact sums, where its rounded value alone would lose them (null where it would not). */
   partials?: ReadonlyArray<number[] | null>;
+  /** A histogram's native buckets by series key (see `WireNative`), when it keeps them. */
+  natives?: ReadonlyMap<string, NativeHistogram>;
 }
 
 /** What one process adds to a scrape: all of its families, or (`monotonic`) only what must never go back. */
@@ -204,6 +208,8 @@ export interface AggregatedFamily {
   display: string[];
   values: number[];
   partials: Array<number[] | null> | null;
+  /** The summed native buckets by series key, when a process reported some. */
+  natives: Map<string, NativeHistogram> | null;
 }
 
 function isMonotonicType(type: string): boolean {
@@ -297,7 +303,9 @@ export class ClusterTables {
     if (indices === null ? values.length > size : indices.length !== values.length || indices.some((i) => !(i >= 0 && i < size))) {
       return null;
     }
-    return { name: wire.n, help: wire.h, type: wire.t, aggregator: wire.a, table, values: values as number[], indices };
+    const reported: Reported = { name: wire.n, help: wire.h, type: wire.t, aggregator: wire.a, table, values: values as number[], indices };
+    if (wire.nh !== undefined) reported.natives = decodeNatives(wire.nh);
+    return reported;
   }
 
   /**
@@ -399,7 +407,8 @@ export class ClusterTables {
       values[pos] = value;
     }
     if (!keepPartials) family.lastSeen = order.length;
-    return { ...meta, cluster: family, order, display, values, partials };
+    const natives = meta.type === 'histogram' ? sumNatives(parts.map(({ reported }) => reported)) : null;
+    return { ...meta, cluster: family, order, display, values, partials, natives };
   }
 
   /** The exact sums of the samples marked `slow`: every value again, in the same order, retired partials in full. */
@@ -447,6 +456,7 @@ export function asReported(family: AggregatedFamily): Reported {
     indices: null,
   };
   if (family.partials !== null) reported.partials = family.partials;
+  if (family.natives !== null) reported.natives = family.natives;
   return reported;
 }
 

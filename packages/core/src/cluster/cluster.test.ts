@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, Summary } from '../../../../test/helpers/client.js';
 import { parseExposition, type Sample, sampleValue } from '../../../../test/helpers/exposition.js';
 import { freePort } from '../../../../test/helpers/ports.js';
+import { decodeFamilies } from '../../../../test/helpers/protobuf.js';
+import { PROTOBUF_CONTENT_TYPE } from '../exposition/protobuf.js';
 import { ByteWriter } from '../exposition-format.js';
 import { registerTestFamilies } from '../fixtures/request-families.js';
 import { DEFAULT_BUCKETS } from '../options.js';
@@ -604,7 +606,7 @@ describe('node:cluster: 3 workers (Express, Express, Fastify) with cluster: true
   let c: Running;
   beforeAll(async () => {
     assertBuilt();
-    c = await startCluster({ FRAMEWORKS: 'express,express,fastify', TIMEOUT: '500' });
+    c = await startCluster({ FRAMEWORKS: 'express,express,fastify', TIMEOUT: '500', NATIVE: '1' });
   });
   afterAll(() => c?.app.kill());
 
@@ -651,6 +653,33 @@ describe('node:cluster: 3 workers (Express, Express, Fastify) with cluster: true
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1] as number);
     expect(Math.max(...seen)).toBeLessThanOrEqual(before + sent);
     for (const port of ports) expect(total((await scrape(port)).body)).toBe(before + sent);
+  });
+
+  it('serves the protobuf exposition on request, with the native histogram buckets summed over the workers', async () => {
+    const accept = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited';
+    const expected = total((await scrape(c.primaryPort)).body);
+    for (const port of [c.workers[1]?.port as number, c.primaryPort]) {
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { accept } });
+      expect(response.headers.get('content-type')).toBe(PROTOBUF_CONTENT_TYPE);
+      const families = decodeFamilies(new Uint8Array(await response.arrayBuffer()));
+      expect(families.find((f) => f.name === 'cluster_workers')?.metric[0]?.gauge.value).toBe(3);
+      const duration = families.find((f) => f.name === 'http_request_duration_seconds');
+      let count = 0;
+      for (const { histogram } of duration?.metric ?? []) {
+        count += histogram.sampleCount;
+        expect(histogram.schema).toBe(3);
+        // Every observation is in one native bucket: the zero bucket's count plus the buckets' counts (running
+        // sums of the deltas) is the series' count.
+        let bucket = 0;
+        let inBuckets = 0;
+        for (const delta of histogram.positiveDelta ?? []) {
+          bucket += delta;
+          inBuckets += bucket;
+        }
+        expect(inBuckets + (histogram.zeroCount ?? 0)).toBe(histogram.sampleCount);
+      }
+      expect(count).toBe(expected);
+    }
   });
 
   it('serves OpenMetrics on request, and only the families of name[]', async () => {

@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { resolveClient } from '../client.js';
+import { PROTOBUF_CONTENT_TYPE, ProtoWriter } from '../exposition/protobuf.js';
 import {
   answerScrape,
   OPENMETRICS_CONTENT_TYPE,
@@ -10,6 +11,7 @@ import {
   type ScrapeRequest,
   type ScrapeResponse,
   wantsOpenMetrics,
+  wantsProtobuf,
 } from '../exposition.js';
 import { ByteWriter } from '../exposition-format.js';
 import { startHttpServer } from '../metrics-server.js';
@@ -24,6 +26,7 @@ import {
   renderAggregated,
   SourceTable,
 } from './aggregate.js';
+import { renderAggregatedProtobuf } from './native-sum.js';
 import {
   COLLECT,
   DEFAULT_CLUSTER_TIMEOUT,
@@ -104,7 +107,13 @@ class Primary implements ClusterPrimary {
       case COLLECT:
         this.know(worker.id);
         this.collect(message.names === null ? null : new Set(message.names)).then(
-          (sum) => sendTo(worker, { type: SUM, id: message.id, body: this.render(sum, message.openMetrics).toString('utf8') }),
+          (sum) => {
+            const body =
+              message.protobuf === true
+                ? this.renderProtobuf(sum).toString('base64')
+                : this.render(sum, message.openMetrics).toString('utf8');
+            sendTo(worker, { type: SUM, id: message.id, body });
+          },
           (error: unknown) => sendTo(worker, { type: SUM, id: message.id, error: error instanceof Error ? error.message : String(error) }),
         );
         break;
@@ -268,10 +277,19 @@ class Primary implements ClusterPrimary {
     return w.result();
   }
 
+  /** The sum in the protobuf exposition, with the summed native histogram buckets. */
+  private renderProtobuf({ families, gauges }: Sum): Buffer {
+    const w = new ProtoWriter();
+    renderAggregatedProtobuf(w, families, gauges);
+    return w.result();
+  }
+
   private async renderSum({ accept, names }: GenerateOptions): Promise<RenderedExposition> {
     const wanted = wantedNames(names);
+    const sum = await this.collect(wanted === null ? null : new Set(wanted));
+    if (wantsProtobuf(accept)) return { contentType: PROTOBUF_CONTENT_TYPE, body: this.renderProtobuf(sum) };
     const openMetrics = wantsOpenMetrics(accept);
-    const body = this.render(await this.collect(wanted === null ? null : new Set(wanted)), openMetrics);
+    const body = this.render(sum, openMetrics);
     return { contentType: openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, body };
   }
 

@@ -1,5 +1,7 @@
 import type { Registry } from 'prom-client';
 import { escapeLabelValue, type FamilyData } from '../exposition-format.js';
+import { hasNativeSeries } from '../native/series.js';
+import { encodeNatives, type WireNative } from './native-sum.js';
 import { encodeStore, type StoreSource, StoreTable, storeSource } from './store-encoding.js';
 
 /** Default of {@link ClusterPrimaryOptions.timeout}. */
@@ -47,17 +49,23 @@ export interface WireFamily {
   v: WireNumber[];
   /** The table index of each value; left out when value `j` is table entry `j`. */
   i?: number[];
+  /** A histogram's native buckets, when it keeps them. */
+  nh?: WireNative[];
 }
 
 export type Message =
   | { type: typeof HELLO }
   | { type: typeof ROLL_CALL }
   | { type: typeof WELCOME; timeout: number }
-  | { type: typeof COLLECT; id: number; names: string[] | null; openMetrics: boolean }
+  /** `protobuf`: the sum is wanted in the protobuf exposition (then `SUM` carries it in base64). */
+  | { type: typeof COLLECT; id: number; names: string[] | null; openMetrics: boolean; protobuf?: boolean }
   /** `fresh`: the primary has no copy of the worker's tables (it is new to it, or lost track): send them whole. */
   | { type: typeof REPORT_REQUEST; id: number; names: string[] | null; fresh: boolean }
   | { type: typeof REPORT; id: number; families?: WireFamily[]; error?: string }
-  /** `body`: the cluster-wide exposition, rendered by the primary in the format the scrape asked for. */
+  /**
+   * `body`: the cluster-wide exposition, rendered by the primary in the format the scrape asked for (base64 for
+   * the protobuf exposition: JSON carries no bytes).
+   */
   | { type: typeof SUM; id: number; body?: string; error?: string };
 
 export function isMessage(message: unknown): message is Message {
@@ -77,6 +85,7 @@ export function wantedNames(names: readonly string[] | undefined): string[] | nu
 
 interface CollectableMetric {
   name: string;
+  type?: string;
   get(): Promise<FamilyData> | FamilyData;
 }
 
@@ -104,7 +113,11 @@ export class FamilyEncoder {
   async collect(registries: Iterable<Registry>, names: ReadonlySet<string> | null): Promise<WireFamily[]> {
     const seen = new Set<string>();
     const jobs: Array<Promise<FamilyData> | FamilyData | null> = [];
-    const sources: Array<{ store: StoreSource | null; defaults: Record<string, string | number> | null }> = [];
+    const sources: Array<{
+      store: StoreSource | null;
+      defaults: Record<string, string | number> | null;
+      metric: CollectableMetric;
+    }> = [];
     for (const registry of registries) {
       const labels = (registry as unknown as { _defaultLabels?: Record<string, string | number> })._defaultLabels;
       const defaults = labels !== undefined && Object.keys(labels).length > 0 ? labels : null;
@@ -114,14 +127,16 @@ export class FamilyEncoder {
         // Registry default labels are merged by `encode`; the store path leaves them out.
         const store = defaults === null ? storeSource(metric) : null;
         jobs.push(store === null ? metric.get() : null);
-        sources.push({ store, defaults });
+        sources.push({ store, defaults, metric });
       }
     }
     const data = await Promise.all(jobs);
     // Encoded in one synchronous pass after every get(): the tables then change in the order reports are sent.
-    return sources.map(({ store, defaults }, i) =>
-      store !== null ? this.encodeStore(store) : this.encode(data[i] as FamilyData, defaults),
-    );
+    return sources.map(({ store, defaults, metric }, i) => {
+      const wire = store !== null ? this.encodeStore(store) : this.encode(data[i] as FamilyData, defaults);
+      if (wire.t === 'histogram' && hasNativeSeries(metric)) wire.nh = encodeNatives(metric, defaults);
+      return wire;
+    });
   }
 
   private encodeStore(source: StoreSource): WireFamily {

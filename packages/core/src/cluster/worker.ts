@@ -1,12 +1,14 @@
 import cluster from 'node:cluster';
 import type { Registry } from 'prom-client';
 import { warnOnce } from '../diagnostics.js';
+import { PROTOBUF_CONTENT_TYPE } from '../exposition/protobuf.js';
 import {
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
   type RenderedExposition,
   renderExposition,
   wantsOpenMetrics,
+  wantsProtobuf,
 } from '../exposition.js';
 import type { GenerateOptions } from '../types.js';
 import {
@@ -101,7 +103,7 @@ class WorkerSide {
   }
 
   /** Asks the primary for the cluster-wide exposition. */
-  sum(names: string[] | null, openMetrics: boolean): Promise<string> {
+  sum(names: string[] | null, openMetrics: boolean, protobuf: boolean): Promise<string> {
     const id = this.nextId++;
     const limit = (this.primaryTimeout ?? DEFAULT_CLUSTER_TIMEOUT) + WORKER_GRACE;
     return new Promise<string>((resolve, reject) => {
@@ -116,7 +118,7 @@ class WorkerSide {
         );
       }, limit);
       this.pending.set(id, { resolve, reject, timer });
-      this.send({ type: COLLECT, id, names, openMetrics }).catch((error: Error) => {
+      this.send({ type: COLLECT, id, names, openMetrics, protobuf }).catch((error: Error) => {
         this.pending.delete(id);
         clearTimeout(timer);
         reject(error);
@@ -143,8 +145,12 @@ export function clusterRenderer(registry: Registry): (options: GenerateOptions) 
   const side = workerSide;
   side.registries.add(registry);
   return async function renderClusterMetrics({ accept, names }) {
+    if (wantsProtobuf(accept)) {
+      const body = Buffer.from(await side.sum(wantedNames(names), false, true), 'base64');
+      return { contentType: PROTOBUF_CONTENT_TYPE, body };
+    }
     const openMetrics = wantsOpenMetrics(accept);
-    const body = await side.sum(wantedNames(names), openMetrics);
+    const body = await side.sum(wantedNames(names), openMetrics, false);
     return { contentType: openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, body };
   };
 }
