@@ -18,7 +18,8 @@ import {
 import { LabelValueError, labelString } from './label-values.js';
 import { startHttpServer } from './metrics-server.js';
 import { type ResolvedOptions, resolveLaterDefaults, resolveOptions } from './options.js';
-import { type InProgressGauge, type ProgressCell, registerRequestFamilies, type SeriesStore, UNMATCHED } from './request-metrics.js';
+import { routeLabelOf, statusLabelOf, unmatchedLabel } from './request-labels.js';
+import { type InProgressGauge, type ProgressCell, registerRequestFamilies, type SeriesStore } from './request-metrics.js';
 import { type EnteredWrapper, isClientError, RequestRecord } from './request-record.js';
 import { openOn, watchedOf } from './response-watch.js';
 import { withSampleNames } from './sample-names.js';
@@ -379,61 +380,4 @@ export class PromHttp<Req, Res> {
   startHttpServer(port: number, options: HttpServerOptions = {}) {
     return startHttpServer(port, options, (req, request) => this.scrape(req, request));
   }
-}
-
-function unmatchedLabel(): string {
-  return UNMATCHED;
-}
-
-/** The route label of a request, as `groupBy`, `unmatchedLabel` and `normalizePath` make it. */
-function routeLabelOf<Req, Res>(o: ResolvedOptions<Req, Res>, routes: RouteReader<Req, Res>): (req: Req, res: Res) => string {
-  const { groupBy, unmatchedLabel: unmatched, normalizePath } = o;
-  let label: (req: Req, res: Res) => string;
-  if (groupBy === 'path') {
-    label = function pathLabel(req, res) {
-      return routes.template(req, res) ?? unmatched;
-    };
-  } else if (groupBy === 'endpoint') {
-    label = function endpointLabel(req, res) {
-      return routes.endpoint(req, res) ?? unmatched;
-    };
-  } else if (groupBy === 'url') {
-    label = function urlLabel(req, res) {
-      return labelString(routes.url(req, res));
-    };
-  } else {
-    label = function customLabel(req) {
-      return labelString(groupBy(req));
-    };
-  }
-  if (normalizePath === null) return label;
-  const base = label;
-  return function normalizedLabel(req, res) {
-    let value = base(req, res);
-    if (value === unmatched) return value;
-    for (const [pattern, replacement] of normalizePath) value = value.replace(pattern, replacement);
-    return labelString(value);
-  };
-}
-
-const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx', '6xx', '7xx', '8xx', '9xx'];
-
-/** The status label's value when `statusFormat` or `labelNames` make it something else than the code; else null. */
-function statusLabelOf<Req, Res>(o: ResolvedOptions<Req, Res>): ((status: number, req: Req, res: Res) => number | string) | null {
-  const format = o.statusFormat;
-  if (o.statusLabelName === null) {
-    return function noStatus() {
-      return 0;
-    };
-  }
-  if (format === 'code') return null;
-  if (format === 'class') {
-    return function statusClass(status) {
-      return STATUS_CLASSES[Math.floor(status / 100)] ?? String(status);
-    };
-  }
-  return function formattedStatus(status, req, res) {
-    const value = format(status, req, res);
-    return typeof value === 'number' ? value : labelString(value);
-  };
 }

@@ -1,3 +1,5 @@
+// Every public type of the packages in one file, over 400 lines for that reason: the options and their TSDoc are
+// what users read (and what the API reports list), and one file keeps each name next to the ones it refers to.
 import type { IncomingMessage, Server } from 'node:http';
 
 /**
