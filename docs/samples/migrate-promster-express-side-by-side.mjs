@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { done, get, scrape } from './lib/check.mjs';
+import { register } from 'prom-client';
 import { series } from './lib/migrate.mjs';
 
 import express from 'express';
@@ -22,6 +23,12 @@ app.get('/metrics', async (req, res) => {
 });
 app.get('/users/:id', (req, res) => res.json({ id: req.params.id }));
 app.listen(3000);
+
+// On the registry the old library uses, prom-http refuses the clash at creation and says what to do.
+assert.throws(() => metrics({ registry: register }), {
+  name: 'TypeError',
+  message: /"http_request_duration_seconds" is already registered in this registry by the app.*"prefix" or "registry"/,
+});
 
 const [{ url }] = await listening();
 await get(`${url}/users/1`);
