@@ -15,7 +15,8 @@ await app.listen({ port: 3000 });
 // What fastify-metrics 14 records for the requests of every migration sample, as the guide's table says.
 import assert from 'node:assert/strict';
 import { done, hasNoSample, hasSample, scrape } from './lib/check.mjs';
-import { printIfAsked, sendRequests } from './lib/series.mjs';
+import { printIfAsked } from './lib/migrate.mjs';
+import { sendRequests } from './lib/series.mjs';
 
 const [{ url }] = await listening();
 assert.deepEqual(await sendRequests(url), [200, 200, 200, 200, 500, 404, 200]);

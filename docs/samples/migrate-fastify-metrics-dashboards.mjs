@@ -37,11 +37,12 @@ await app.listen({ port: 3000 });
 // counts and the help texts are the same.
 import assert from 'node:assert/strict';
 import { done, scrape } from './lib/check.mjs';
-import { exposition, parse, sendRequests, seriesOf } from './lib/series.mjs';
+import { peerExposition } from './lib/migrate.mjs';
+import { parse, sendRequests, seriesOf } from './lib/series.mjs';
 
 const [{ url }] = await listening();
 await sendRequests(url);
-const before = parse(await exposition('migrate-fastify-metrics-before.mjs'));
+const before = parse(await peerExposition('migrate-fastify-metrics-before.mjs'));
 const after = parse(await scrape(`${url}/metrics`));
 for (const family of ['http_request_duration_seconds', 'http_request_summary_seconds']) {
   assert.equal(after.get(family)?.type, before.get(family).type, family);

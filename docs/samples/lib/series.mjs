@@ -1,8 +1,6 @@
-// What the migration samples compare: an exposition read as families and series, and the exposition of a
-// peer's "before" sample, run in a process of its own so that its client keeps its own global registry, as it
-// would in production.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+// Beside migrate.mjs, for the fastify-metrics and prometheus_flask_exporter samples: an exposition read as
+// families (type, help text and series), compared with `le` and `quantile` as numbers, as Python's
+// prometheus_client writes them differently; and requests that include a HEAD and a route that throws.
 
 /**
  * The families of an exposition (text format 0.0.4, as prom-client or Python's prometheus_client render it):
@@ -51,26 +49,6 @@ export function seriesOf(families, family, { withValues = false } = {}) {
       return `${name}{${pairs.join(',')}}${withValues ? ` ${value}` : ''}`;
     })
     .sort();
-}
-
-const harness = fileURLToPath(new URL('../harness.mjs', import.meta.url));
-
-/** Runs the sample `file` (a guide's "before" app) in a child process; the exposition it printed. */
-export function exposition(file) {
-  const path = fileURLToPath(new URL(`../${file}`, import.meta.url));
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', harness, path],
-      { env: { ...process.env, NODE_NO_WARNINGS: '1', SAMPLE_PRINT_EXPOSITION: '1' }, timeout: 30_000 },
-      (error, stdout, stderr) => (error ? reject(new Error(`${file} failed: ${stderr}`)) : resolve(stdout)),
-    );
-  });
-}
-
-/** A "before" sample prints its exposition when another sample runs it to compare with prom-http's. */
-export function printIfAsked(text) {
-  if (process.env.SAMPLE_PRINT_EXPOSITION === '1') process.stdout.write(text);
 }
 
 /**
