@@ -6,6 +6,7 @@ import type { Client } from './client.js';
 import { clusterRenderer } from './cluster/worker.js';
 import { type CustomKind, CustomMetric, reuseOrCreate } from './custom-metrics.js';
 import { WARNING_TYPE, warnOnce } from './diagnostics.js';
+import { type ExemplarLabels, RequestExemplars, TracedRecord } from './exemplars.js';
 import {
   answerScrape,
   asExposition,
@@ -66,6 +67,10 @@ export class PromHttp<Req, Res> {
   private readonly warned = new Set<string>();
   private readonly defaultWrappers: Array<CustomMetric<Req, Res>> = [];
   private readonly renderer: (options: GenerateOptions) => Promise<RenderedExposition>;
+  /** The exemplars of the default families; null when `exemplars` is off, which then costs nothing per request. */
+  private readonly exemplars: RequestExemplars<Req, Res> | null = null;
+  /** Reads the active span's exemplar when a request starts (`exemplars: true`), else null. */
+  private readonly exemplarAtStart: (() => ExemplarLabels | null) | null = null;
 
   constructor(options: MetricsOptions<Req, Res> | undefined, routes: RouteReader<Req, Res>) {
     const o = resolveOptions(options);
@@ -91,6 +96,10 @@ export class PromHttp<Req, Res> {
       );
       this.store = families.store;
       this.inProgress = families.inProgress;
+      if (o.exemplars !== null) {
+        this.exemplars = new RequestExemplars(o.exemplars, o.latencyAsHistogram ? o.buckets : null);
+        this.exemplarAtStart = o.exemplars.atStart;
+      }
       const infoLabels = ['version', ...o.staticLabels.map(([n]) => n)];
       const info = reuseOrCreate(registry, o.namePrefix + DEFAULT_METRICS.info.name, { type: 'gauge', labels: infoLabels }, () => {
         return new Gauge({
@@ -174,7 +183,11 @@ export class PromHttp<Req, Res> {
       cell.value++;
     }
     const now = start ?? performance.now();
-    const record = new RequestRecord(now, method, cell, req, res, raw, this);
+    const atStart = this.exemplarAtStart;
+    const record =
+      atStart === null
+        ? new RequestRecord(now, method, cell, req, res, raw, this)
+        : new TracedRecord(now, method, cell, req, res, raw, this, atStart());
     if (this.defaultWrappers.length > 0) {
       for (const wrapper of this.defaultWrappers) this.enter(record, wrapper, req, res, now);
     }
@@ -245,7 +258,9 @@ export class PromHttp<Req, Res> {
       return;
     }
     const exception = record.hasError && !isClientError(record.error);
-    (this.store as SeriesStore).observe(record.method, route, status, (now - record.start) / 1000, exception, dynamic);
+    const seconds = (now - record.start) / 1000;
+    const series = (this.store as SeriesStore).observe(record.method, route, status, seconds, exception, dynamic);
+    if (this.exemplars !== null) this.exemplars.observe(series, seconds, record, req, res);
   }
 
   /** The values of the per-request default labels (`defaultLabels` given as functions). May throw. */

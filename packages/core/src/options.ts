@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { resolveClient } from './client.js';
+import { type ExemplarReader, resolveExemplars } from './exemplars.js';
 import type { GroupByFunction, LabelFunction, LabelValue, MetricsOptions, PathPattern, PromClientLike, RegistryLike } from './types.js';
 
 /** The flask exporter's buckets. */
@@ -29,6 +30,8 @@ export interface ResolvedOptions<Req, Res> {
   authorize: ((req: Req | IncomingMessage) => boolean | Promise<boolean>) | null;
   seriesLimit: number;
   cluster: boolean;
+  /** How the exemplar of a request is read; null when `exemplars` is off. */
+  exemplars: ExemplarReader<Req, Res> | null;
 }
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -47,6 +50,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'authorize',
   'seriesLimit',
   'cluster',
+  'exemplars',
 ]);
 
 function fail(option: string, message: string): never {
@@ -291,5 +295,6 @@ export function resolveOptions<Req, Res>(options: MetricsOptions<Req, Res> | und
     authorize,
     seriesLimit,
     cluster: expectBoolean('cluster', opts.cluster, false),
+    exemplars: resolveExemplars<Req, Res>(opts.exemplars, 'option "exemplars"'),
   };
 }
