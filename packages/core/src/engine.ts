@@ -170,7 +170,13 @@ export class PromHttp<Req, Res> {
     for (let i = 0; i < open.length; i++) {
       const watched = open[i] as RequestRecord;
       // Engines on one registry record into the same metrics: the first one the request meets records it.
-      if (watched.raw === raw && (watched.owner as { registry?: unknown } | null)?.registry === this.registry) return watched;
+      if (watched.raw === raw && (watched.owner as { registry?: unknown } | null)?.registry === this.registry) {
+        // A tracer that starts its span in a framework hook (@fastify/otel) had none active when the request arrived.
+        if (this.exemplarAtStart !== null && watched instanceof TracedRecord && watched.exemplar === null) {
+          watched.exemplar = this.exemplarAtStart();
+        }
+        return watched;
+      }
     }
     let defaults = this.inProgress !== null;
     if (path !== undefined && this.options.isExcluded?.(path) === true) {
