@@ -32,7 +32,7 @@ afterEach(() => {
  */
 function traced(app: express.Express): Server {
   const server = createServer(app);
-  const emit = server.emit;
+  const emit = server.emit as (this: Server, event: string, ...args: unknown[]) => boolean;
   server.emit = function tracedEmit(this: Server, event: string, ...args: unknown[]) {
     const header = event === 'request' ? (args[0] as IncomingMessage).headers['x-span'] : undefined;
     if (typeof header !== 'string') return emit.call(this, event, ...args);

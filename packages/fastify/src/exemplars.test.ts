@@ -34,7 +34,7 @@ const spanOf = (traceId: string, spanId: string) => trace.wrapSpanContext({ trac
  * (`traceId-spanId`), as OpenTelemetry's HTTP instrumentation runs it in the server span's.
  */
 function traceRequests(server: Server): void {
-  const emit = server.emit;
+  const emit = server.emit as (this: Server, event: string, ...args: unknown[]) => boolean;
   server.emit = function tracedEmit(this: Server, event: string, ...args: unknown[]) {
     const header = event === 'request' ? (args[0] as IncomingMessage).headers['x-span'] : undefined;
     if (typeof header !== 'string') return emit.call(this, event, ...args);
