@@ -63,7 +63,15 @@ describe('packaging', () => {
        const r = (await import('node:module')).createRequire(process.cwd() + '/');
        console.log(JSON.stringify([Object.keys(c).sort(), Object.keys(r('@prom-http/core')).sort(), typeof i.PromHttp, typeof i.failOpen]));`,
     ]);
-    const publicNames = ['DEFAULT_BUCKETS', 'PushgatewayError', 'VERSION', 'deleteFromGateway', 'pushToGateway', 'setupClusterPrimary'];
+    const publicNames = [
+      'DEFAULT_BUCKETS',
+      'PushgatewayError',
+      'VERSION',
+      'deleteFromGateway',
+      'pushToGateway',
+      'recordException',
+      'setupClusterPrimary',
+    ];
     expect(JSON.parse(out)).toEqual([publicNames, publicNames, 'function', 'function']);
   });
 

@@ -6,9 +6,11 @@ const app = express();
 const m = metrics();
 app.use(m);
 
-m.info('app_info', 'Application information', { version: '1.4.2', commit: 'abc123' }); // returns the prom-client Gauge
+const info = m.info('app_info', 'Application information', { version: '1.4.2', commit: 'abc123' }); // returns that series: .set(0) changes it
 
 app.listen(3000);
 const [{ url }] = await listening();
 hasSample(await scrape(`${url}/metrics`), 'app_info{version="1.4.2",commit="abc123"}', 1);
+info.set(0);
+hasSample(await scrape(`${url}/metrics`), 'app_info{version="1.4.2",commit="abc123"}', 0);
 done();

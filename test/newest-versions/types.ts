@@ -12,7 +12,7 @@ express().use(m);
 const counter = new client.Counter({ name: 'orders_total', help: 'Orders', registers: [registry] });
 counter.inc();
 const info = m.info('build_info', 'Build', { commit: 'abc' });
-info.set({ commit: 'abc' }, 1);
+info.set(1);
 const sameClient: boolean = m.client === client;
 const app = Fastify();
 void app.register(fastifyMetrics, { registry: new client.Registry() });

@@ -103,7 +103,8 @@ describe.each([
     expect(counter).toBeInstanceOf(client.Counter);
     // The series of a metric with only static labels exists from the start: the client's own class was recognised.
     expect(await registry.getSingleMetricAsString('c_total')).toBe('# HELP c_total C\n# TYPE c_total counter\nc_total{a="x"} 0');
-    expect(e.info('app_info', 'App', { v: '1' })).toBeInstanceOf(client.Gauge);
+    e.info('app_info', 'App', { v: '1' });
+    expect(registry.getSingleMetric('app_info')).toBeInstanceOf(client.Gauge);
     expect(await registry.getSingleMetricAsString('http_request_duration_seconds')).toContain(
       'http_request_duration_seconds_count{method="GET",path="/a",status="200"} 1',
     );

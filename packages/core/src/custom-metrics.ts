@@ -1,8 +1,9 @@
 import type { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import type { Client } from './client.js';
 import { type ExemplarLabels, type ExemplarReader, resolveExemplars } from './exemplars.js';
+import { labelString, splitLabels } from './label-values.js';
 import { clashError, firstDifference, type MetricShape, setShape, shapeOf } from './metric-clash.js';
-import { assertMetricName, labelString, splitLabels } from './options.js';
+import { assertMetricName } from './option-checks.js';
 import { OVERFLOW } from './request-metrics.js';
 import type { EnteredWrapper } from './request-record.js';
 import type { CustomMetricOptions, LabelFunction, MetricLike, PromClientLike, RegistryLike } from './types.js';

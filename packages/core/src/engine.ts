@@ -16,24 +16,21 @@ import {
   type ScrapeResponse,
   UNAUTHORIZED,
 } from './exposition.js';
+import { LabelValueError, labelString } from './label-values.js';
 import { startHttpServer } from './metrics-server.js';
-import { LabelValueError, labelString, type ResolvedOptions, resolveOptions } from './options.js';
-import {
-  DEFAULT_METRICS,
-  type InProgressGauge,
-  type ProgressCell,
-  registerRequestFamilies,
-  type SeriesStore,
-  UNMATCHED,
-} from './request-metrics.js';
+import { type ResolvedOptions, resolveLaterDefaults, resolveOptions } from './options.js';
+import { routeLabelOf, statusLabelOf, unmatchedLabel } from './request-labels.js';
+import { type InProgressGauge, type ProgressCell, registerRequestFamilies, type SeriesStore } from './request-metrics.js';
 import { type EnteredWrapper, isClientError, RequestRecord } from './request-record.js';
 import { openOn, watchedOf } from './response-watch.js';
+import { withSampleNames } from './sample-names.js';
 import type {
   CustomMetricOptions,
+  DefaultMetricsOptions,
   Exposition,
-  GaugeLike,
   GenerateOptions,
   HttpServerOptions,
+  InfoSeries,
   LabelValue,
   MetricsOptions,
   PromClientLike,
@@ -56,62 +53,41 @@ export interface RouteReader<Req, Res> {
  * lifecycle (start -> finish), custom metric wrappers and the exposition.
  */
 export class PromHttp<Req, Res> {
-  readonly options: ResolvedOptions<Req, Res>;
+  /** The resolved options; replaced once by `exportDefaults(options)`. */
+  options: ResolvedOptions<Req, Res>;
   readonly registry: RegistryLike;
   /** The client module every metric is made with: prom-client or @prometheus-io/client. */
   readonly client: PromClientLike;
-  private readonly store: SeriesStore | null = null;
-  private readonly inProgress: InProgressGauge | null = null;
-  private readonly routeLabel: (req: Req, res: Res) => string;
+  private store: SeriesStore | null = null;
+  private inProgress: InProgressGauge | null = null;
+  private routeLabel: (req: Req, res: Res) => string = unmatchedLabel;
+  /** The status label's value when it is not the status code itself; null for the code. */
+  private statusLabel: ((status: number, req: Req, res: Res) => number | string) | null = null;
   private readonly labelErrors: Counter<'metric'>;
   private readonly warned = new Set<string>();
   private readonly defaultWrappers: Array<CustomMetric<Req, Res>> = [];
   private readonly renderer: (options: GenerateOptions) => Promise<RenderedExposition>;
   /** The exemplars of the default families; null when `exemplars` is off, which then costs nothing per request. */
-  private readonly exemplars: RequestExemplars<Req, Res> | null = null;
+  private exemplars: RequestExemplars<Req, Res> | null = null;
   /** Reads the active span's exemplar when a request starts (`exemplars: true`), else null. */
-  private readonly exemplarAtStart: (() => ExemplarLabels | null) | null = null;
+  private exemplarAtStart: (() => ExemplarLabels | null) | null = null;
 
-  constructor(options: MetricsOptions<Req, Res> | undefined, routes: RouteReader<Req, Res>) {
-    const o = resolveOptions(options);
+  /**
+   * `adapterOptions`: the options the adapter reads itself (Fastify's `endpointOptions`), which core lets
+   * through.
+   */
+  constructor(
+    private readonly given: MetricsOptions<Req, Res> | undefined,
+    private readonly routes: RouteReader<Req, Res>,
+    private readonly adapterOptions: readonly string[] = [],
+  ) {
+    const o = resolveOptions(given, adapterOptions);
     this.options = o;
     this.registry = o.registry;
     this.client = o.client;
-    // The public fields are structural (see RegistryLike); the engine works with the client's own types.
-    const client = o.client as Client;
     const registry = o.registry as unknown as Registry;
-    const { Counter, Gauge } = client;
-
-    if (o.exportDefaults) {
-      const families = registerRequestFamilies(
-        registry,
-        o.namePrefix,
-        o.routeLabelName,
-        o.staticLabels,
-        o.dynamicLabels.map(([n]) => n),
-        o.buckets,
-        o.latencyAsHistogram,
-        o.seriesLimit,
-        client.Summary,
-      );
-      this.store = families.store;
-      this.inProgress = families.inProgress;
-      if (o.exemplars !== null) {
-        this.exemplars = new RequestExemplars(o.exemplars, o.latencyAsHistogram ? o.buckets : null);
-        this.exemplarAtStart = o.exemplars.atStart;
-      }
-      const infoLabels = ['version', ...o.staticLabels.map(([n]) => n)];
-      const info = reuseOrCreate(registry, o.namePrefix + DEFAULT_METRICS.info.name, { type: 'gauge', labels: infoLabels }, () => {
-        return new Gauge({
-          name: o.namePrefix + DEFAULT_METRICS.info.name,
-          help: DEFAULT_METRICS.info.help,
-          labelNames: infoLabels,
-          registers: [registry],
-          aggregator: 'max',
-        });
-      });
-      info.set({ version: VERSION, ...Object.fromEntries(o.staticLabels) }, 1);
-    }
+    if (o.exportDefaults) this.setupDefaults(o);
+    const { Counter } = o.client as Client;
     this.labelErrors = reuseOrCreate(registry, 'exporter_label_errors_total', { type: 'counter', labels: ['metric'] }, () => {
       return new Counter({
         name: 'exporter_label_errors_total',
@@ -122,29 +98,58 @@ export class PromHttp<Req, Res> {
     });
     // Asking the registry, not remembering the registries already served: after `registry.clear()` a new
     // instance brings the process metrics back.
-    if (o.collectDefaultMetrics && registry.getSingleMetric('process_cpu_seconds_total') === undefined) {
-      client.collectDefaultMetrics({ register: registry });
+    const collection = o.collectDefaultMetrics;
+    if (collection !== null && registry.getSingleMetric(`${collection.prefix ?? ''}process_cpu_seconds_total`) === undefined) {
+      (o.client as Client).collectDefaultMetrics({ ...collection, register: registry });
     }
+    this.renderer = withSampleNames(o.cluster ? clusterRenderer(registry) : (opts) => renderExposition(registry, opts));
+  }
 
-    const { groupBy } = o;
-    if (groupBy === 'path') {
-      this.routeLabel = function pathLabel(req, res) {
-        return routes.template(req, res) ?? UNMATCHED;
-      };
-    } else if (groupBy === 'endpoint') {
-      this.routeLabel = function endpointLabel(req, res) {
-        return routes.endpoint(req, res) ?? UNMATCHED;
-      };
-    } else if (groupBy === 'url') {
-      this.routeLabel = function urlLabel(req, res) {
-        return labelString(routes.url(req, res));
-      };
-    } else {
-      this.routeLabel = function customLabel(req) {
-        return labelString(groupBy(req));
-      };
+  /**
+   * Turns the default metrics on for an instance created with `exportDefaults: false`, with these default-metric
+   * options over the instance's. Throws when they are on already, or when an option is bad.
+   */
+  exportDefaults(options?: DefaultMetricsOptions<Req, Res>): void {
+    if (this.store !== null) {
+      throw new TypeError(
+        'prom-http: exportDefaults() turns on the default metrics of an instance created with exportDefaults: false; they are on already',
+      );
     }
-    this.renderer = o.cluster ? clusterRenderer(registry) : (opts) => renderExposition(registry, opts);
+    const o = resolveLaterDefaults(this.given, options, this.adapterOptions);
+    this.setupDefaults(o);
+    this.options = o;
+  }
+
+  /** Registers the default metrics (or finds them in the registry) and prepares their labels. */
+  private setupDefaults(o: ResolvedOptions<Req, Res>): void {
+    const client = o.client as Client;
+    const registry = o.registry as unknown as Registry;
+    const families = registerRequestFamilies(registry, {
+      names: o.names,
+      help: o.help,
+      labelNames: { method: o.methodLabelName, route: o.routeLabelName, status: o.statusLabelName },
+      statusFormat: typeof o.statusFormat === 'function' ? 'function' : o.statusFormat,
+      staticLabels: o.staticLabels,
+      dynamicLabelNames: o.dynamicLabels.map(([n]) => n),
+      buckets: o.buckets,
+      latencyAsHistogram: o.latencyAsHistogram,
+      summary: o.summary,
+      seriesLimit: o.seriesLimit,
+      Summary: client.Summary,
+    });
+    const infoLabels = ['version', ...o.staticLabels.map(([n]) => n)];
+    const info = reuseOrCreate(registry, o.names.info, { type: 'gauge', labels: infoLabels }, () => {
+      return new client.Gauge({ name: o.names.info, help: o.help.info, labelNames: infoLabels, registers: [registry], aggregator: 'max' });
+    });
+    info.set({ version: VERSION, ...Object.fromEntries(o.staticLabels) }, 1);
+    this.routeLabel = routeLabelOf(o, this.routes);
+    this.statusLabel = statusLabelOf(o);
+    this.store = families.store;
+    this.inProgress = families.inProgress;
+    if (o.exemplars !== null) {
+      this.exemplars = new RequestExemplars(o.exemplars, o.latencyAsHistogram ? o.buckets : null);
+      this.exemplarAtStart = o.exemplars.atStart;
+    }
   }
 
   // --- request lifecycle ---------------------------------------------------------------------------
@@ -183,6 +188,8 @@ export class PromHttp<Req, Res> {
       if (this.options.excludeUserDefaults) return null;
       defaults = false;
     }
+    const excludedMethods = this.options.excludedMethods;
+    if (excludedMethods !== null && (excludedMethods.has(method) || excludedMethods.has(method.toUpperCase()))) defaults = false;
     let cell: ProgressCell | null = null;
     if (defaults) {
       cell = (this.inProgress as InProgressGauge).cell(method);
@@ -254,19 +261,37 @@ export class PromHttp<Req, Res> {
   }
 
   private recordDefaults(record: RequestRecord, req: Req, res: Res, status: number, now: number): void {
+    const o = this.options;
+    if (o.skip !== null && this.skipped(o.skip, req, res)) return;
     let route: string;
+    let statusValue: number | string = status;
     let dynamic: string[] | null = null;
     try {
-      route = this.routeLabel(req, res);
-      if (this.options.dynamicLabels.length > 0) dynamic = this.dynamicLabelValues(req, res);
+      route = record.route ?? this.routeLabel(req, res);
+      if (this.statusLabel !== null) statusValue = this.statusLabel(status, req, res);
+      if (o.dynamicLabels.length > 0) dynamic = this.dynamicLabelValues(req, res);
     } catch (error) {
-      this.reportLabelError(this.options.namePrefix + DEFAULT_METRICS.total.name, error);
+      this.reportLabelError(o.names.requests, error);
       return;
     }
     const exception = record.hasError && !isClientError(record.error);
+    const method = o.methodLabelName === null ? '' : record.method;
     const seconds = (now - record.start) / 1000;
-    const series = (this.store as SeriesStore).observe(record.method, route, status, seconds, exception, dynamic);
+    const series = (this.store as SeriesStore).observe(method, route, statusValue, seconds, exception, dynamic);
     if (this.exemplars !== null) this.exemplars.observe(series, seconds, record, req, res);
+  }
+
+  /** `skip(req, res)`; one that throws records the request (and warns once). */
+  private skipped(skip: (req: Req, res: Res) => boolean, req: Req, res: Res): boolean {
+    try {
+      return skip(req, res) === true;
+    } catch (error) {
+      warnOnce(
+        'PROMHTTP_SKIP_THREW',
+        `the skip option threw (${error instanceof Error ? error.message : String(error)}); the request is recorded`,
+      );
+      return false;
+    }
   }
 
   /** The values of the per-request default labels (`defaultLabels` given as functions). May throw. */
@@ -320,8 +345,8 @@ export class PromHttp<Req, Res> {
     );
   }
 
-  /** An info metric: a Gauge set to 1 with the given labels (and the static default labels). */
-  info(name: string, help: string, labels: Record<string, LabelValue> = {}): GaugeLike {
+  /** An info metric: a Gauge set to 1 with the given labels (and the static default labels); returns that series. */
+  info(name: string, help: string, labels: Record<string, LabelValue> = {}): InfoSeries {
     const metric = this.custom('gauge', name, help, {
       labels: labels as Record<string, LabelValue>,
       initialValueWhenOnlyStaticLabels: false,
@@ -329,8 +354,9 @@ export class PromHttp<Req, Res> {
     const gauge = metric.metric as Gauge<string>;
     const values: Record<string, string> = Object.fromEntries(this.options.staticLabels);
     for (const [k, v] of Object.entries(labels)) values[k] = labelString(v);
-    gauge.set(values, 1);
-    return gauge as GaugeLike;
+    const series = gauge.labels(values);
+    series.set(1);
+    return series;
   }
 
   /** These wrappers apply to every recorded request. */

@@ -3,15 +3,15 @@ import { Socket } from 'node:net';
 import { context, type Span, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { BOTH_CLIENTS, type Client, Counter, Histogram, Registry } from '../../../test/helpers/client.js';
+import { BOTH_CLIENTS, type Client, Counter, Registry, Summary } from '../../../test/helpers/client.js';
 import { parseExposition, type Sample } from '../../../test/helpers/exposition.js';
 import { CustomMetric } from './custom-metrics.js';
 import { resetWarnings } from './diagnostics.js';
 import { PromHttp, type RouteReader } from './engine.js';
 import { exemplarLabels, openTelemetrySpan, RequestExemplars } from './exemplars.js';
 import { generateMetrics, OPENMETRICS_CONTENT_TYPE } from './exposition.js';
+import { registerTestFamilies } from './fixtures/request-families.js';
 import { resolveOptions } from './options.js';
-import { registerRequestFamilies } from './request-metrics.js';
 import type { RequestRecord } from './request-record.js';
 import type { MetricsOptions, RegistryLike } from './types.js';
 
@@ -116,7 +116,7 @@ describe('exemplarLabels', () => {
 
 /** The default families on a fresh registry, and a recorder of exemplars given as labels. */
 function families(registry: RegistryLike = new Registry(), buckets = [0.1, 1]) {
-  const { store } = registerRequestFamilies(registry as never, '', 'path', [], [], buckets, true, 10_000, Histogram as never);
+  const { store } = registerTestFamilies(registry as never, '', 'path', [], [], buckets, true, 10_000, Summary);
   const exemplars = new RequestExemplars<unknown, { labels: Record<string, string> | null }>(
     { atStart: null, atFinish: (_req, res) => res.labels },
     buckets,
@@ -303,6 +303,14 @@ describe('engine with exemplars', () => {
       ['/c', 1, undefined],
     ]);
     expect(warnings).toEqual(['PROMHTTP_EXEMPLAR_ERROR']);
+  });
+
+  it('exportDefaults({ exemplars }) turns them on with the default metrics, later', async () => {
+    const e = engine({ exportDefaults: false });
+    e.exportDefaults({ exemplars: () => ({ trace_id: 'later' }) });
+    e.finish(track(e, { route: '/a' }), { route: '/a' }, {}, 200);
+    const { body } = await e.generateMetrics({ accept: OPENMETRICS });
+    expect(samplesOf(body, 'http_request_total')[0]?.exemplar?.labels).toEqual({ trace_id: 'later' });
   });
 
   it('with latencyAsHistogram false, the request counter still carries them', async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import testClient, { BOTH_CLIENTS, type Client, Registry, Summary } from '../../../test/helpers/client.js';
 import { generateMetrics, OPENMETRICS_CONTENT_TYPE, requestedNames, wantsOpenMetrics } from './exposition.js';
+import { registerTestFamilies } from './fixtures/request-families.js';
 import { DEFAULT_BUCKETS } from './options.js';
-import { registerRequestFamilies } from './request-metrics.js';
 
 /** Fills our families and the client's metrics of the same names with the same observations. */
 function twinRegistries(
@@ -12,7 +12,7 @@ function twinRegistries(
 ) {
   const ours: Registry = new (Registry as unknown as new (t?: string) => Registry)(contentType);
   const theirs: Registry = new (Registry as unknown as new (t?: string) => Registry)(contentType);
-  const { store, inProgress } = registerRequestFamilies(ours, '', 'path', [['env', 'prod']], [], DEFAULT_BUCKETS, true, 10_000, Summary);
+  const { store, inProgress } = registerTestFamilies(ours, '', 'path', [['env', 'prod']], [], DEFAULT_BUCKETS, true, 10_000, Summary);
   const labelNames = ['method', 'path', 'status', 'env'];
   const hist = new Histogram({
     name: 'http_request_duration_seconds',
@@ -97,7 +97,7 @@ describe.each(BOTH_CLIENTS)('exposition as %s renders it', (_name, client) => {
       return registry;
     };
     const registry = build();
-    const { store } = registerRequestFamilies(registry, 'x_', 'path', [], [], [0.1, 1], true, 10, Summary);
+    const { store } = registerTestFamilies(registry, 'x_', 'path', [], [], [0.1, 1], true, 10, Summary);
     store.observe('GET', '/a', 200, 0.5, false, null);
     const reference = build();
     const hist = new Histogram({
@@ -148,7 +148,7 @@ describe('exposition', () => {
 describe('series store', () => {
   it('keeps at most seriesLimit route values and folds the rest into <overflow>', () => {
     const registry = new Registry();
-    const { store } = registerRequestFamilies(registry, '', 'url', [], [], DEFAULT_BUCKETS, true, 2, Summary);
+    const { store } = registerTestFamilies(registry, '', 'url', [], [], DEFAULT_BUCKETS, true, 2, Summary);
     for (let i = 0; i < 100; i++) store.observe('GET', `/u/${i}`, 200, 0.01, false, null);
     expect(store.routeCount).toBe(3);
     expect(store.series.map((s) => s.labels.url)).toEqual(['/u/0', '/u/1', '<overflow>']);
@@ -157,10 +157,10 @@ describe('series store', () => {
 
   it('refuses a second layout under the same names', () => {
     const registry = new Registry();
-    registerRequestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10, Summary);
-    expect(() => registerRequestFamilies(registry, '', 'endpoint', [], [], DEFAULT_BUCKETS, true, 10, Summary)).toThrow(TypeError);
-    const again = registerRequestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10, Summary);
-    expect(again.store.routeLabelName).toBe('path');
+    registerTestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10, Summary);
+    expect(() => registerTestFamilies(registry, '', 'endpoint', [], [], DEFAULT_BUCKETS, true, 10, Summary)).toThrow(TypeError);
+    const again = registerTestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10, Summary);
+    expect(again.store.labelNames.route).toBe('path');
   });
 });
 

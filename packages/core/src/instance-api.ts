@@ -1,7 +1,8 @@
 import type { CustomKind, CustomMetric } from './custom-metrics.js';
 import type { PromHttp } from './engine.js';
+import { labelString } from './label-values.js';
 import type { RequestRecord } from './request-record.js';
-import type { CustomMetricOptions, Exposition, GaugeLike, GenerateOptions, LabelValue } from './types.js';
+import type { CustomMetricOptions, DefaultMetricsOptions, Exposition, GenerateOptions, InfoSeries, LabelValue } from './types.js';
 
 /** What a wrapper runs when a request reaches it: the adapter turns it into middleware or a wrapped handler. */
 export type OnEnter<Req, Res> = (record: RequestRecord, req: Req, res: Res) => void;
@@ -12,8 +13,10 @@ export interface InstanceApi<Req, Res, W> {
   gauge(name: string, help: string, options?: CustomMetricOptions<Req, Res>): W;
   summary(name: string, help: string, options?: CustomMetricOptions<Req, Res>): W;
   histogram(name: string, help: string, options?: CustomMetricOptions<Req, Res>): W;
-  info(name: string, help: string, labels?: Record<string, LabelValue>): GaugeLike;
+  info(name: string, help: string, labels?: Record<string, LabelValue>): InfoSeries;
   doNotTrack(): W;
+  routeLabel(value: string): W;
+  exportDefaults(options?: DefaultMetricsOptions<Req, Res>): void;
   excludeAllMetrics(): W;
   registerDefault(...wrappers: W[]): void;
   generateMetrics(options?: GenerateOptions): Promise<Exposition>;
@@ -47,6 +50,15 @@ export function instanceApi<Req, Res, W extends object>(
       wrapper(function doNotTrack(record) {
         engine.skipDefaults(record);
       }),
+    routeLabel(value) {
+      if (typeof value !== 'string')
+        throw new TypeError(`prom-http: routeLabel takes the route label's value, a string, got ${typeof value}`);
+      const label = labelString(value);
+      return wrapper(function setRouteLabel(record) {
+        record.route = label;
+      });
+    },
+    exportDefaults: (options) => engine.exportDefaults(options),
     excludeAllMetrics: () =>
       wrapper(function excludeAllMetrics(record) {
         engine.skipAll(record);

@@ -18,6 +18,7 @@ export {
   wantsOpenMetrics,
 } from './exposition.js';
 export { type InstanceApi, instanceApi, type OnEnter } from './instance-api.js';
+export { labelString } from './label-values.js';
 export { startHttpServer } from './metrics-server.js';
 export { OVERFLOW, UNMATCHED } from './request-metrics.js';
 export { isClientError, pathOf, RequestRecord } from './request-record.js';

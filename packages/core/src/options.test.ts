@@ -9,7 +9,7 @@ describe('resolveOptions', () => {
     const o = resolveOptions(undefined);
     expect(o.path).toBe('/metrics');
     expect(o.exportDefaults).toBe(true);
-    expect(o.namePrefix).toBe('');
+    expect(o.names.requests).toBe('http_request_total');
     expect(o.groupBy).toBe('path');
     expect(o.routeLabelName).toBe('path');
     expect(o.buckets).toEqual([0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]);
@@ -18,7 +18,7 @@ describe('resolveOptions', () => {
     expect(o.isExcluded).toBeNull();
     expect(o.excludeUserDefaults).toBe(true);
     expect(o.registry).toBe(o.client.register);
-    expect(o.collectDefaultMetrics).toBe(true);
+    expect(o.collectDefaultMetrics).toEqual({});
     expect(o.authorize).toBeNull();
     expect(o.seriesLimit).toBe(10_000);
     expect(o.cluster).toBe(false);
@@ -27,7 +27,7 @@ describe('resolveOptions', () => {
   it('joins the prefix with _ and splits default labels', () => {
     const fn = () => 'x';
     const o = resolveOptions({ prefix: 'express', defaultLabels: { app: 'shop', n: 3, who: fn } });
-    expect(o.namePrefix).toBe('express_');
+    expect(o.names.requests).toBe('express_http_request_total');
     expect(o.staticLabels).toEqual([
       ['app', 'shop'],
       ['n', '3'],

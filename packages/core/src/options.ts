@@ -1,32 +1,68 @@
 import type { IncomingMessage } from 'node:http';
 import { resolveClient } from './client.js';
 import { type ExemplarReader, resolveExemplars } from './exemplars.js';
-import type { GroupByFunction, LabelFunction, LabelValue, MetricsOptions, PathPattern, PromClientLike, RegistryLike } from './types.js';
+import { labelString, splitLabels } from './label-values.js';
+import {
+  assertLabelName,
+  assertMetricName,
+  compile,
+  compileExcluded,
+  describe,
+  expectAscending,
+  expectBoolean,
+  expectFunction,
+  expectKeys,
+  expectObject,
+  expectPositive,
+  fail,
+} from './option-checks.js';
+import { DEFAULT_METRICS, UNMATCHED } from './request-metrics.js';
+import type { GroupByFunction, LabelFunction, LabelValue, MetricsOptions, PromClientLike, RegistryLike } from './types.js';
 
 /** The flask exporter's buckets. */
 export const DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Full names or help texts of the default metrics, resolved. */
+export type DefaultTexts = { readonly [K in keyof typeof DEFAULT_METRICS]: string };
+
+/** The summary's own settings (`latencyAsHistogram: false`), only those given. */
+export interface SummarySettings {
+  percentiles?: number[];
+  maxAgeSeconds?: number;
+  ageBuckets?: number;
+  pruneAgedBuckets?: boolean;
+}
 
 /** Every option, resolved once at creation; the request path only reads it. */
 export interface ResolvedOptions<Req, Res> {
   path: string | null;
   exportDefaults: boolean;
-  /** `''` or the prefix followed by `_`. */
-  namePrefix: string;
+  /** Full names of the default metrics (`prefix` and `metricNames` applied). */
+  names: DefaultTexts;
+  help: DefaultTexts;
   groupBy: 'path' | 'endpoint' | 'url' | GroupByFunction<Req>;
   routeLabelName: string;
+  /** The method label's name, null when dropped (`labelNames: { method: false }`). */
+  methodLabelName: string | null;
+  /** The status label's name, null when dropped. */
+  statusLabelName: string | null;
+  statusFormat: 'code' | 'class' | ((status: number, req: Req, res: Res) => LabelValue);
   buckets: readonly number[];
   latencyAsHistogram: boolean;
+  summary: SummarySettings;
   staticLabels: ReadonlyArray<readonly [string, string]>;
   dynamicLabels: ReadonlyArray<readonly [string, LabelFunction<Req, Res>]>;
   isExcluded: ((path: string) => boolean) | null;
+  excludedMethods: ReadonlySet<string> | null;
+  skip: ((req: Req, res: Res) => boolean) | null;
+  normalizePath: ReadonlyArray<readonly [RegExp, string]> | null;
+  unmatchedLabel: string;
   excludeUserDefaults: boolean;
   registry: RegistryLike;
   /** The client every metric is made with (see `resolveClient`). */
   client: PromClientLike;
-  collectDefaultMetrics: boolean;
+  /** The client's `collectDefaultMetrics` options, or null for none. */
+  collectDefaultMetrics: Record<string, unknown> | null;
   authorize: ((req: Req | IncomingMessage) => boolean | Promise<boolean>) | null;
   seriesLimit: number;
   cluster: boolean;
@@ -34,13 +70,31 @@ export interface ResolvedOptions<Req, Res> {
   exemplars: ExemplarReader<Req, Res> | null;
 }
 
-const KNOWN_OPTIONS = new Set<string>([
-  'path',
-  'exportDefaults',
+/** The options that shape only the default metrics: those `exportDefaults(options)` takes later. */
+export const DEFAULT_METRIC_OPTIONS: ReadonlySet<string> = new Set([
   'prefix',
   'groupBy',
   'buckets',
   'latencyAsHistogram',
+  'skip',
+  'excludedMethods',
+  'statusFormat',
+  'labelNames',
+  'metricNames',
+  'help',
+  'percentiles',
+  'maxAgeSeconds',
+  'ageBuckets',
+  'pruneAgedBuckets',
+  'normalizePath',
+  'unmatchedLabel',
+  'exemplars',
+]);
+
+const KNOWN_OPTIONS = new Set<string>([
+  'path',
+  'exportDefaults',
+  ...DEFAULT_METRIC_OPTIONS,
   'defaultLabels',
   'excludedPaths',
   'excludeUserDefaults',
@@ -50,154 +104,12 @@ const KNOWN_OPTIONS = new Set<string>([
   'authorize',
   'seriesLimit',
   'cluster',
-  'exemplars',
 ]);
 
-function fail(option: string, message: string): never {
-  throw new TypeError(`prom-http: option "${option}" ${message}`);
-}
+/** Options that one adapter has and the others do not, for a clearer message than "not an option". */
+const ADAPTER_OPTIONS: Readonly<Record<string, string>> = { endpointOptions: '@prom-http/fastify' };
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return 'an array';
-  return String(value);
-}
-
-function expectBoolean(option: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') fail(option, `must be a boolean, got ${describe(value)}`);
-  return value;
-}
-
-/** Throws a TypeError naming `option` unless `name` is a valid Prometheus metric name. */
-export function assertMetricName(option: string, name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !METRIC_NAME.test(name)) {
-    fail(option, `must be a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${describe(name)}`);
-  }
-}
-
-/** Throws a TypeError naming `option` unless `name` is a valid Prometheus label name. */
-export function assertLabelName(option: string, name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !LABEL_NAME.test(name) || name.startsWith('__')) {
-    fail(option, `has an invalid label name ${describe(name)} (must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __)`);
-  }
-}
-
-/** Longest label value exported: longer ones are cut here, so a request cannot put a megabyte into every scrape. */
-export const MAX_LABEL_LENGTH = 256;
-
-/** A label value that is not one: the observation is dropped and counted as a label error. */
-export class LabelValueError extends Error {
-  override name = 'LabelValueError';
-}
-
-function ignore(): void {}
-
-function cut(value: string): string {
-  if (value.length <= MAX_LABEL_LENGTH) return value;
-  // Cutting between the halves of a surrogate pair would leave half a character (exported as U+FFFD).
-  const code = value.charCodeAt(MAX_LABEL_LENGTH - 1);
-  return value.slice(0, code >= 0xd800 && code <= 0xdbff ? MAX_LABEL_LENGTH - 1 : MAX_LABEL_LENGTH);
-}
-
-/**
- * A label value as exported: numbers, booleans and bigints become strings, `null`/`undefined` `""`, an array of
- * strings its elements joined with `,`; cut at {@link MAX_LABEL_LENGTH} characters. Anything else (a promise,
- * an object, a function) throws a {@link LabelValueError}: `String()` of it would export `[object Promise]`.
- */
-export function labelString(value: LabelValue): string {
-  if (typeof value === 'string') return value.length <= MAX_LABEL_LENGTH ? value : cut(value);
-  if (value === null || value === undefined) return '';
-  const type = typeof value;
-  if (type === 'number' || type === 'boolean' || type === 'bigint') return String(value);
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return cut(value.join(','));
-  const then = (value as { then?: unknown }).then;
-  if (typeof then === 'function') {
-    // Nobody else will ever look at this promise: a rejection must not become an unhandled one.
-    (then as (ok: () => void, ko: () => void) => void).call(value, ignore, ignore);
-    throw new LabelValueError('returned a promise; label functions must return the value itself');
-  }
-  throw new LabelValueError(
-    `returned ${Array.isArray(value) ? 'an array with values other than strings' : type === 'object' ? 'an object' : `a ${type}`}; label values are strings, numbers, booleans or null`,
-  );
-}
-
-/** Splits label sources into static values and per-request functions, validating names. */
-export function splitLabels<Req, Res>(
-  option: string,
-  labels: unknown,
-): {
-  staticLabels: Array<readonly [string, string]>;
-  dynamicLabels: Array<readonly [string, LabelFunction<Req, Res>]>;
-} {
-  const staticLabels: Array<readonly [string, string]> = [];
-  const dynamicLabels: Array<readonly [string, LabelFunction<Req, Res>]> = [];
-  if (labels === undefined) return { staticLabels, dynamicLabels };
-  if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
-    fail(option, `must be an object of label name -> value or (req, res) => value, got ${describe(labels)}`);
-  }
-  for (const [name, value] of Object.entries(labels)) {
-    assertLabelName(option, name);
-    if (typeof value === 'function') {
-      dynamicLabels.push([name, value as LabelFunction<Req, Res>]);
-    } else {
-      try {
-        staticLabels.push([name, labelString(value as LabelValue)]);
-      } catch {
-        fail(option, `label "${name}" must be a string, number, boolean, array of strings or function, got ${describe(value)}`);
-      }
-    }
-  }
-  return { staticLabels, dynamicLabels };
-}
-
-function toRegExp(option: string, pattern: unknown): RegExp {
-  if (pattern instanceof RegExp) {
-    // A global or sticky RegExp keeps state between test() calls: use a stateless copy.
-    return pattern.global || pattern.sticky ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')) : pattern;
-  }
-  if (typeof pattern !== 'string') fail(option, `must be a string, a RegExp or an array of them, got ${describe(pattern)}`);
-  try {
-    return new RegExp(`^(?:${pattern})`);
-  } catch (error) {
-    fail(option, `has an invalid regular expression ${describe(pattern)}: ${(error as Error).message}`);
-  }
-}
-
-function compileExcluded(value: unknown): ((path: string) => boolean) | null {
-  if (value === undefined || value === null) return null;
-  const patterns = (Array.isArray(value) ? value : [value]) as PathPattern[];
-  if (patterns.length === 0) return null;
-  const regexps = patterns.map((pattern) => toRegExp('excludedPaths', pattern));
-  if (regexps.every((re) => re.flags === '')) {
-    const combined = new RegExp(regexps.map((re) => `(?:${re.source})`).join('|'));
-    return function isExcluded(path) {
-      return combined.test(path);
-    };
-  }
-  return function isExcluded(path) {
-    for (const re of regexps) if (re.test(path)) return true;
-    return false;
-  };
-}
-
-/** Validates `options` and resolves every default; throws a TypeError naming the first bad option. */
-export function resolveOptions<Req, Res>(options: MetricsOptions<Req, Res> | undefined): ResolvedOptions<Req, Res> {
-  const opts = (options ?? {}) as Record<string, unknown>;
-  if (typeof opts !== 'object' || Array.isArray(opts)) fail('options', `must be an object, got ${describe(opts)}`);
-  for (const key of Object.keys(opts)) {
-    if (!KNOWN_OPTIONS.has(key)) fail(key, `is not an option of prom-http (known: ${[...KNOWN_OPTIONS].join(', ')})`);
-  }
-
-  let path: string | null = '/metrics';
-  if (opts.path !== undefined) {
-    if (opts.path !== null && (typeof opts.path !== 'string' || !opts.path.startsWith('/'))) {
-      fail('path', `must be a string starting with "/" or null, got ${describe(opts.path)}`);
-    }
-    path = opts.path as string | null;
-  }
-
+function resolveTexts(opts: Record<string, unknown>): { names: DefaultTexts; help: DefaultTexts } {
   let namePrefix = '';
   if (opts.prefix !== undefined) {
     if (typeof opts.prefix !== 'string') fail('prefix', `must be a string, got ${describe(opts.prefix)}`);
@@ -212,16 +124,46 @@ export function resolveOptions<Req, Res>(options: MetricsOptions<Req, Res> | und
       namePrefix = `${opts.prefix}_`;
     }
   }
+  const keys = Object.keys(DEFAULT_METRICS) as Array<keyof typeof DEFAULT_METRICS>;
+  const givenNames = opts.metricNames === undefined ? {} : expectObject('metricNames', opts.metricNames);
+  const givenHelp = opts.help === undefined ? {} : expectObject('help', opts.help);
+  expectKeys('metricNames', givenNames, keys);
+  expectKeys('help', givenHelp, keys);
+  const names = {} as Record<keyof typeof DEFAULT_METRICS, string>;
+  const help = {} as Record<keyof typeof DEFAULT_METRICS, string>;
+  const taken = new Map<string, string>();
+  for (const key of keys) {
+    const name = givenNames[key];
+    if (name !== undefined) assertMetricName(`metricNames.${key}`, name);
+    names[key] = name ?? namePrefix + DEFAULT_METRICS[key].name;
+    const other = taken.get(names[key]);
+    if (other !== undefined) fail('metricNames', `gives "${names[key]}" to both ${other} and ${key}`);
+    taken.set(names[key], key);
+    const text = givenHelp[key];
+    if (text !== undefined && (typeof text !== 'string' || text === ''))
+      fail(`help.${key}`, `must be a non-empty string, got ${describe(text)}`);
+    help[key] = text ?? DEFAULT_METRICS[key].help;
+  }
+  return { names, help };
+}
 
-  let groupBy: ResolvedOptions<Req, Res>['groupBy'] = 'path';
+/** `groupBy` and `labelNames`: what the route label holds and what each default label is called. */
+function resolveLabels<Req>(opts: Record<string, unknown>) {
+  const given = opts.labelNames === undefined ? {} : expectObject('labelNames', opts.labelNames);
+  expectKeys('labelNames', given, ['method', 'status', 'route']);
+  let groupBy: ResolvedOptions<Req, unknown>['groupBy'] = 'path';
   let routeLabelName = 'path';
   if (opts.groupBy !== undefined) {
     if (typeof opts.groupBy === 'function') {
-      const name = opts.groupBy.name;
-      if (!name) fail('groupBy', 'function must be named: its name is the label name');
-      assertLabelName('groupBy', name);
       groupBy = opts.groupBy as GroupByFunction<Req>;
-      routeLabelName = name;
+      // A function written in the options (`groupBy: (req) => ...`) is named "groupBy" by the language, not by the app.
+      if (given.route === undefined && (!groupBy.name || groupBy.name === 'groupBy')) {
+        fail(
+          'groupBy',
+          `function must be named, as its name is the label name (a function written inline in the options gets the name "groupBy"): write \`groupBy: function route(req) { ... }\` or give labelNames.route`,
+        );
+      }
+      routeLabelName = groupBy.name;
     } else if (opts.groupBy === 'path' || opts.groupBy === 'endpoint' || opts.groupBy === 'url') {
       groupBy = opts.groupBy;
       routeLabelName = opts.groupBy;
@@ -229,72 +171,204 @@ export function resolveOptions<Req, Res>(options: MetricsOptions<Req, Res> | und
       fail('groupBy', `must be 'path', 'endpoint', 'url' or a named function, got ${describe(opts.groupBy)}`);
     }
   }
-  if (routeLabelName === 'method' || routeLabelName === 'status') {
-    fail('groupBy', `function name "${routeLabelName}" clashes with a default label`);
-  }
-
-  let buckets = DEFAULT_BUCKETS;
-  if (opts.buckets !== undefined) {
-    const b = opts.buckets;
-    if (
-      !Array.isArray(b) ||
-      b.length === 0 ||
-      !b.every((x, i) => typeof x === 'number' && Number.isFinite(x) && (i === 0 || x > (b[i - 1] as number)))
-    ) {
-      fail('buckets', `must be a non-empty array of finite numbers in strictly ascending order, got ${JSON.stringify(b)}`);
+  if (given.route !== undefined) routeLabelName = given.route as string;
+  assertLabelName(given.route === undefined ? 'groupBy' : 'labelNames', routeLabelName);
+  const option = Object.keys(given).length > 0 ? 'labelNames' : 'groupBy';
+  const names: Record<'method' | 'status', string | null> = { method: 'method', status: 'status' };
+  for (const key of ['method', 'status'] as const) {
+    const name = given[key];
+    if (name === false) names[key] = null;
+    else if (name !== undefined) {
+      assertLabelName('labelNames', name);
+      names[key] = name;
     }
-    buckets = Object.freeze([...b]) as readonly number[];
   }
+  const all = [names.method, routeLabelName, names.status].filter((n): n is string => n !== null);
+  for (const name of all) {
+    if (all.indexOf(name) !== all.lastIndexOf(name)) fail(option, `gives two default labels the name "${name}"`);
+    if (name === 'le' || name === 'quantile') fail(option, `uses "${name}", a label name histograms and summaries reserve`);
+  }
+  return { groupBy, routeLabelName, methodLabelName: names.method, statusLabelName: names.status };
+}
 
+/** `buckets`, `latencyAsHistogram` and the summary's settings, which apply only with `latencyAsHistogram: false`. */
+function resolveDuration(opts: Record<string, unknown>) {
+  const latencyAsHistogram = expectBoolean('latencyAsHistogram', opts.latencyAsHistogram, true);
+  const buckets = opts.buckets === undefined ? DEFAULT_BUCKETS : Object.freeze(expectAscending('buckets', opts.buckets));
+  const summary: SummarySettings = {};
+  for (const key of ['percentiles', 'maxAgeSeconds', 'ageBuckets', 'pruneAgedBuckets'] as const) {
+    if (opts[key] !== undefined && latencyAsHistogram)
+      fail(key, 'is a setting of the summary: it applies only with latencyAsHistogram: false');
+  }
+  if (opts.percentiles !== undefined) {
+    const p = opts.percentiles;
+    if (!Array.isArray(p) || p.length === 0 || !p.every((q) => typeof q === 'number' && q > 0 && q <= 1)) {
+      fail('percentiles', `must be a non-empty array of numbers in (0, 1], got ${JSON.stringify(p)}`);
+    }
+    summary.percentiles = [...p];
+  }
+  const maxAgeSeconds = expectPositive('maxAgeSeconds', opts.maxAgeSeconds, false);
+  const ageBuckets = expectPositive('ageBuckets', opts.ageBuckets, true);
+  if (ageBuckets !== undefined && maxAgeSeconds === undefined) fail('ageBuckets', 'needs maxAgeSeconds (the window it divides)');
+  if (maxAgeSeconds !== undefined) summary.maxAgeSeconds = maxAgeSeconds;
+  if (ageBuckets !== undefined) summary.ageBuckets = ageBuckets;
+  if (opts.pruneAgedBuckets !== undefined) summary.pruneAgedBuckets = expectBoolean('pruneAgedBuckets', opts.pruneAgedBuckets, false);
+  return { buckets, latencyAsHistogram, summary };
+}
+
+/** `normalizePath`: compiled `[RegExp, replacement]` pairs. */
+function resolveNormalizePath(value: unknown): Array<readonly [RegExp, string]> | null {
+  if (value === undefined) return null;
+  const shape = 'must be an array of [pattern, replacement] pairs (pattern: a RegExp or a regular expression source)';
+  if (!Array.isArray(value)) fail('normalizePath', `${shape}, got ${describe(value)}`);
+  const pairs = value.map((pair) => {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[1] !== 'string')
+      fail('normalizePath', `${shape}, got ${JSON.stringify(pair)}`);
+    const [pattern, replacement] = pair as [unknown, string];
+    if (pattern instanceof RegExp) {
+      // A sticky RegExp keeps state between calls: use a stateless copy.
+      return [pattern.sticky ? new RegExp(pattern.source, pattern.flags.replace('y', '')) : pattern, replacement] as const;
+    }
+    if (typeof pattern !== 'string') fail('normalizePath', `${shape}, got ${describe(pattern)}`);
+    return [compile('normalizePath', pattern, pattern), replacement] as const;
+  });
+  return pairs.length === 0 ? null : pairs;
+}
+
+function resolveExcludedMethods(value: unknown): ReadonlySet<string> | null {
+  if (value === undefined) return null;
+  if (!Array.isArray(value) || !value.every((m) => typeof m === 'string' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(m))) {
+    fail('excludedMethods', `must be an array of HTTP method names, got ${describe(value)}`);
+  }
+  return value.length === 0 ? null : new Set(value.map((m: string) => m.toUpperCase()));
+}
+
+function resolveStatusFormat<Req, Res>(value: unknown): ResolvedOptions<Req, Res>['statusFormat'] {
+  if (value === undefined || value === 'code' || value === 'class' || typeof value === 'function') {
+    return (value ?? 'code') as ResolvedOptions<Req, Res>['statusFormat'];
+  }
+  fail('statusFormat', `must be 'code', 'class' or a function (status, req, res) => value, got ${describe(value)}`);
+}
+
+function resolveCollection(value: unknown): Record<string, unknown> | null {
+  if (value === undefined || value === true) return {};
+  if (value === false) return null;
+  const given = expectObject('collectDefaultMetrics', value);
+  expectKeys('collectDefaultMetrics', given, ['prefix', 'labels', 'gcDurationBuckets', 'eventLoopMonitoringPrecision']);
+  const out: Record<string, unknown> = {};
+  if (given.prefix !== undefined && given.prefix !== '') {
+    assertMetricName('collectDefaultMetrics.prefix', given.prefix);
+    out.prefix = given.prefix;
+  }
+  if (given.labels !== undefined) {
+    const labels = expectObject('collectDefaultMetrics.labels', given.labels);
+    for (const [name, v] of Object.entries(labels)) {
+      assertLabelName('collectDefaultMetrics.labels', name);
+      if (typeof v !== 'string' && typeof v !== 'number')
+        fail('collectDefaultMetrics.labels', `label "${name}" must be a string or number`);
+    }
+    out.labels = { ...labels };
+  }
+  if (given.gcDurationBuckets !== undefined)
+    out.gcDurationBuckets = expectAscending('collectDefaultMetrics.gcDurationBuckets', given.gcDurationBuckets);
+  const precision = expectPositive('collectDefaultMetrics.eventLoopMonitoringPrecision', given.eventLoopMonitoringPrecision, true);
+  if (precision !== undefined) out.eventLoopMonitoringPrecision = precision;
+  return out;
+}
+
+function resolvePath(value: unknown): string | null {
+  if (value === undefined) return '/metrics';
+  if (value !== null && (typeof value !== 'string' || !value.startsWith('/'))) {
+    fail('path', `must be a string starting with "/" or null, got ${describe(value)}`);
+  }
+  return value as string | null;
+}
+
+function resolveRegistry(value: unknown): RegistryLike | undefined {
+  if (value === undefined) return undefined;
+  const r = value as Partial<RegistryLike> | null;
+  if (!r || typeof r.registerMetric !== 'function' || typeof r.getSingleMetric !== 'function') {
+    fail('registry', 'must be a Registry of prom-client or @prometheus-io/client');
+  }
+  return r as RegistryLike;
+}
+
+function checkKeys(opts: Record<string, unknown>, adapterOptions: readonly string[]): void {
+  for (const key of Object.keys(opts)) {
+    if (KNOWN_OPTIONS.has(key) || adapterOptions.includes(key)) continue;
+    const owner = ADAPTER_OPTIONS[key];
+    if (owner !== undefined) fail(key, `is an option of ${owner} only`);
+    fail(key, `is not an option of prom-http (known: ${[...KNOWN_OPTIONS, ...adapterOptions].join(', ')})`);
+  }
+}
+
+/**
+ * Validates `options` and resolves every default; throws a TypeError naming the first bad option.
+ * `adapterOptions`: the options the calling adapter reads itself (Fastify's `endpointOptions`).
+ */
+export function resolveOptions<Req, Res>(
+  options: MetricsOptions<Req, Res> | undefined,
+  adapterOptions: readonly string[] = [],
+): ResolvedOptions<Req, Res> {
+  const opts = (options ?? {}) as Record<string, unknown>;
+  if (typeof opts !== 'object' || Array.isArray(opts)) fail('options', `must be an object, got ${describe(opts)}`);
+  checkKeys(opts, adapterOptions);
+  const labels = resolveLabels<Req>(opts);
   const { staticLabels, dynamicLabels } = splitLabels<Req, Res>('defaultLabels', opts.defaultLabels);
+  const defaultNames = [labels.methodLabelName, labels.statusLabelName, labels.routeLabelName, 'le', 'quantile'];
   for (const [name] of [...staticLabels, ...dynamicLabels]) {
-    if (name === 'method' || name === 'status' || name === routeLabelName || name === 'le' || name === 'quantile') {
-      fail('defaultLabels', `label "${name}" clashes with a label the default metrics already have`);
-    }
+    if (defaultNames.includes(name)) fail('defaultLabels', `label "${name}" clashes with a label the default metrics already have`);
   }
-
-  let registry: RegistryLike | undefined;
-  if (opts.registry !== undefined) {
-    const r = opts.registry as Partial<RegistryLike> | null;
-    if (!r || typeof r.registerMetric !== 'function' || typeof r.getSingleMetric !== 'function') {
-      fail('registry', 'must be a Registry of prom-client or @prometheus-io/client');
-    }
-    registry = r as RegistryLike;
-  }
+  const registry = resolveRegistry(opts.registry);
   const client = resolveClient(opts.promClient, registry);
-
-  let authorize: ResolvedOptions<Req, Res>['authorize'] = null;
-  if (opts.authorize !== undefined) {
-    if (typeof opts.authorize !== 'function') fail('authorize', `must be a function, got ${describe(opts.authorize)}`);
-    authorize = opts.authorize as (req: Req | IncomingMessage) => boolean | Promise<boolean>;
+  const seriesLimit = expectPositive('seriesLimit', opts.seriesLimit, true) ?? 10_000;
+  if (opts.unmatchedLabel !== undefined && typeof opts.unmatchedLabel !== 'string') {
+    fail('unmatchedLabel', `must be a string, got ${describe(opts.unmatchedLabel)}`);
   }
-
-  let seriesLimit = 10_000;
-  if (opts.seriesLimit !== undefined) {
-    if (typeof opts.seriesLimit !== 'number' || !Number.isInteger(opts.seriesLimit) || opts.seriesLimit < 1) {
-      fail('seriesLimit', `must be a positive integer, got ${describe(opts.seriesLimit)}`);
-    }
-    seriesLimit = opts.seriesLimit;
-  }
-
   return {
-    path,
+    path: resolvePath(opts.path),
     exportDefaults: expectBoolean('exportDefaults', opts.exportDefaults, true),
-    namePrefix,
-    groupBy,
-    routeLabelName,
-    buckets,
-    latencyAsHistogram: expectBoolean('latencyAsHistogram', opts.latencyAsHistogram, true),
+    ...resolveTexts(opts),
+    ...labels,
+    statusFormat: resolveStatusFormat<Req, Res>(opts.statusFormat),
+    ...resolveDuration(opts),
     staticLabels,
     dynamicLabels,
     isExcluded: compileExcluded(opts.excludedPaths),
+    excludedMethods: resolveExcludedMethods(opts.excludedMethods),
+    skip: expectFunction('skip', opts.skip),
+    normalizePath: resolveNormalizePath(opts.normalizePath),
+    unmatchedLabel: opts.unmatchedLabel === undefined ? UNMATCHED : labelString(opts.unmatchedLabel as string),
     excludeUserDefaults: expectBoolean('excludeUserDefaults', opts.excludeUserDefaults, true),
     registry: registry ?? client.register,
     client,
-    collectDefaultMetrics: expectBoolean('collectDefaultMetrics', opts.collectDefaultMetrics, true),
-    authorize,
+    collectDefaultMetrics: resolveCollection(opts.collectDefaultMetrics),
+    authorize: expectFunction('authorize', opts.authorize),
     seriesLimit,
     cluster: expectBoolean('cluster', opts.cluster, false),
     exemplars: resolveExemplars<Req, Res>(opts.exemplars, 'option "exemplars"'),
   };
+}
+
+/**
+ * The options of an instance created with `exportDefaults: false` once `exportDefaults(later)` turns the default
+ * metrics on: `later` may hold only default-metric options, which win over the instance's.
+ */
+export function resolveLaterDefaults<Req, Res>(
+  options: MetricsOptions<Req, Res> | undefined,
+  later: unknown,
+  adapterOptions: readonly string[] = [],
+): ResolvedOptions<Req, Res> {
+  const given = later === undefined ? {} : expectObject('exportDefaults', later);
+  for (const key of Object.keys(given)) {
+    if (!DEFAULT_METRIC_OPTIONS.has(key)) {
+      fail(
+        key,
+        KNOWN_OPTIONS.has(key)
+          ? 'is an option of the instance, not of the default metrics: give it when creating the instance'
+          : `is not an option of the default metrics (known: ${[...DEFAULT_METRIC_OPTIONS].join(', ')})`,
+      );
+    }
+  }
+  return resolveOptions({ ...options, ...given, exportDefaults: true } as MetricsOptions<Req, Res>, adapterOptions);
 }

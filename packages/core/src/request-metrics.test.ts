@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Registry, Summary } from '../../../test/helpers/client.js';
-import { OVERFLOW, registerRequestFamilies, type SeriesStore } from './request-metrics.js';
+import { registerTestFamilies } from './fixtures/request-families.js';
+import { OVERFLOW, type SeriesStore } from './request-metrics.js';
 
 function store(seriesLimit = 10_000, dynamic: string[] = []): SeriesStore {
-  return registerRequestFamilies(new Registry(), '', 'path', [], dynamic, [0.1, 1], true, seriesLimit, Summary).store;
+  return registerTestFamilies(new Registry(), '', 'path', [], dynamic, [0.1, 1], true, seriesLimit, Summary).store;
 }
 
 /** `method path status` → count, for every series of the store. */

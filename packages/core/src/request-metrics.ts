@@ -25,7 +25,7 @@ export const OVERFLOW = '<overflow>';
  */
 export const DEFAULT_METRICS = {
   duration: { name: 'http_request_duration_seconds', help: 'Duration of HTTP requests in seconds' },
-  total: { name: 'http_request_total', help: 'Total number of HTTP requests' },
+  requests: { name: 'http_request_total', help: 'Total number of HTTP requests' },
   exceptions: { name: 'http_request_exceptions_total', help: 'Total number of HTTP requests which resulted in an exception' },
   inProgress: { name: 'http_requests_in_progress', help: 'Number of HTTP requests in progress' },
   info: { name: 'exporter_info', help: 'Information about the Prometheus exporter' },
@@ -60,6 +60,21 @@ export class Series {
 
 type StatusMap = Map<number | string, Series>;
 
+/** The names of the method, route and status labels of the default metrics; null for a dropped one. */
+export interface RequestLabelNames {
+  readonly method: string | null;
+  readonly route: string;
+  readonly status: string | null;
+}
+
+/** The label names in exposition order: method, route, status (those not dropped). */
+export function requestLabelList(names: RequestLabelNames): string[] {
+  const list = [names.route];
+  if (names.method !== null) list.unshift(names.method);
+  if (names.status !== null) list.push(names.status);
+  return list;
+}
+
 /**
  * The series of the request families: at most `seriesLimit` of them with the request's own route and
  * per-request default label values; a request that would make one more is recorded in the `<overflow>` series
@@ -71,7 +86,8 @@ export class SeriesStore {
   private readonly routes = new Map<string, Map<string, StatusMap>>();
   readonly summary: Summary<string> | null;
   constructor(
-    readonly routeLabelName: string,
+    /** The names of the method, route and status labels (method and status null when dropped). */
+    readonly labelNames: RequestLabelNames,
     readonly defaultLabelNames: readonly string[],
     /** Static default labels, already formatted: `,env="prod"` or `''`. */
     private readonly staticText: string,
@@ -95,10 +111,10 @@ export class SeriesStore {
   private last: Series | null = null;
 
   /**
-   * Records one finished request, and gives the series it was counted in. `dynamic` holds the per-request default
-   * label values (null when none).
+   * Records one finished request, and gives the series it was counted in. `status`: the status label's value (the
+   * code itself, or as `statusFormat` made it); `dynamic`: the per-request default label values (null when none).
    */
-  observe(method: string, route: string, status: number, seconds: number, exception: boolean, dynamic: string[] | null): Series {
+  observe(method: string, route: string, status: number | string, seconds: number, exception: boolean, dynamic: string[] | null): Series {
     const key = dynamic === null ? status : `${status}\u0000${dynamic.join('\u0000')}`;
     let series = this.last;
     if (series === null || series.key !== key || series.route !== route || series.method !== method) {
@@ -119,7 +135,7 @@ export class SeriesStore {
     return series;
   }
 
-  private lookup(method: string, route: string, status: number, key: number | string, dynamic: string[] | null): Series {
+  private lookup(method: string, route: string, status: number | string, key: number | string, dynamic: string[] | null): Series {
     let byMethod = this.routes.get(route);
     let byStatus = byMethod?.get(method);
     const found = byStatus?.get(key);
@@ -143,16 +159,20 @@ export class SeriesStore {
     return series;
   }
 
-  private createSeries(method: string, route: string, status: number, key: number | string, dynamic: string[] | null): Series {
-    const labels: Record<string, string> = { method, [this.routeLabelName]: route, status: String(status) };
-    let text = `method="${escapeLabelValue(method)}",${this.routeLabelName}="${escapeLabelValue(route)}",status="${status}"${this.staticText}`;
+  private createSeries(method: string, route: string, status: number | string, key: number | string, dynamic: string[] | null): Series {
+    const names = this.labelNames;
+    const labels: Record<string, string> = {};
+    if (names.method !== null) labels[names.method] = method;
+    labels[names.route] = route;
+    if (names.status !== null) labels[names.status] = String(status);
+    let text = labelText(labels) + this.staticText;
     for (const [name, value] of this.staticLabels) labels[name] = value;
     if (dynamic !== null) {
-      const names = this.defaultLabelNames.slice(this.staticLabels.length);
-      for (let i = 0; i < names.length; i++) {
+      const dynamicNames = this.defaultLabelNames.slice(this.staticLabels.length);
+      for (let i = 0; i < dynamicNames.length; i++) {
         const value = dynamic[i] as string;
-        labels[names[i] as string] = value;
-        text += `,${names[i]}="${escapeLabelValue(value)}"`;
+        labels[dynamicNames[i] as string] = value;
+        text += `,${dynamicNames[i]}="${escapeLabelValue(value)}"`;
       }
     }
     const series = new Series(labels, text, this.buckets.length, route, method, key);
@@ -184,7 +204,7 @@ abstract class StoreFamily implements FastFamily {
     readonly store: SeriesStore,
   ) {}
   get labelNames(): string[] {
-    return ['method', this.store.routeLabelName, 'status', ...this.store.defaultLabelNames];
+    return [...requestLabelList(this.store.labelNames), ...this.store.defaultLabelNames];
   }
   abstract getForPromString(): Promise<FamilyData>;
   get(): Promise<FamilyData> {
@@ -334,11 +354,14 @@ export class InProgressGauge implements FastFamily {
   constructor(
     public name: string,
     readonly help: string,
+    /** The method label's name; null when dropped (one cell, keyed `''`). */
+    private readonly methodLabel: string | null,
     private readonly staticLabels: ReadonlyArray<readonly [string, string]>,
   ) {}
 
   get labelNames(): string[] {
-    return ['method', ...this.staticLabels.map(([name]) => name)];
+    const names = this.staticLabels.map(([name]) => name);
+    return this.methodLabel === null ? names : [this.methodLabel, ...names];
   }
 
   /** The cell of the last lookup: consecutive requests mostly share their method. */
@@ -348,9 +371,10 @@ export class InProgressGauge implements FastFamily {
   /** The cell of `method`, created on first use (HTTP methods are a small fixed set). */
   cell(method: string): ProgressCell {
     if (method === this.lastMethod && this.last !== null) return this.last;
+    if (this.methodLabel === null && method !== '') return this.cell('');
     let cell = this.cells.get(method);
     if (cell === undefined) {
-      const labels: Record<string, string> = { method };
+      const labels: Record<string, string> = this.methodLabel === null ? {} : { [this.methodLabel]: method };
       for (const [name, value] of this.staticLabels) labels[name] = value;
       cell = new ProgressCell(labels, labelText(labels));
       this.cells.set(method, cell);
@@ -388,67 +412,78 @@ export interface RequestFamilies {
   inProgress: InProgressGauge;
 }
 
+/** What shapes the default request families. */
+export interface RequestFamiliesConfig {
+  names: { readonly [K in keyof typeof DEFAULT_METRICS]: string };
+  help: { readonly [K in keyof typeof DEFAULT_METRICS]: string };
+  labelNames: RequestLabelNames;
+  /** How the status label's value is made (`'code'`, `'class'` or `'function'`), for the clash check. */
+  statusFormat: string;
+  staticLabels: ReadonlyArray<readonly [string, string]>;
+  dynamicLabelNames: readonly string[];
+  buckets: readonly number[];
+  latencyAsHistogram: boolean;
+  /** The summary's settings (`latencyAsHistogram: false`). */
+  summary: object;
+  seriesLimit: number;
+  /** The client's Summary, for `latencyAsHistogram: false`. */
+  Summary: Client['Summary'];
+}
+
 /**
  * Registers the default request families in `registry`, or reuses those a previous instance registered there
  * with the same options. Any other metric already holding one of the names is a clash (a TypeError naming the
  * option that differs, or saying the app registered it).
  */
-export function registerRequestFamilies(
-  registry: Registry,
-  namePrefix: string,
-  routeLabelName: string,
-  staticLabels: ReadonlyArray<readonly [string, string]>,
-  dynamicLabelNames: readonly string[],
-  buckets: readonly number[],
-  latencyAsHistogram: boolean,
-  seriesLimit: number,
-  /** The client's Summary, for `latencyAsHistogram: false`. */
-  SummaryOfClient: Client['Summary'],
-): RequestFamilies {
-  const names = {
-    duration: namePrefix + DEFAULT_METRICS.duration.name,
-    total: namePrefix + DEFAULT_METRICS.total.name,
-    exceptions: namePrefix + DEFAULT_METRICS.exceptions.name,
-    inProgress: namePrefix + DEFAULT_METRICS.inProgress.name,
-  };
+export function registerRequestFamilies(registry: Registry, config: RequestFamiliesConfig): RequestFamilies {
+  const { names, help, labelNames, staticLabels, dynamicLabelNames, buckets, latencyAsHistogram, seriesLimit } = config;
   const defaultLabelNames = [...staticLabels.map(([n]) => n), ...dynamicLabelNames];
   const staticText = staticLabels.map(([n, v]) => `,${n}="${escapeLabelValue(v)}"`).join('');
   const defaultLabels: Record<string, string> = Object.fromEntries(staticLabels);
   for (const name of dynamicLabelNames) defaultLabels[name] = '(req, res) => value';
   // Keyed by the option that sets each, for the clash message.
-  const shape = { groupBy: routeLabelName, defaultLabels, latencyAsHistogram, buckets: latencyAsHistogram ? buckets : null, seriesLimit };
+  const shape = {
+    groupBy: labelNames.route,
+    labelNames: [labelNames.method, labelNames.status],
+    statusFormat: config.statusFormat,
+    defaultLabels,
+    latencyAsHistogram,
+    buckets: latencyAsHistogram ? buckets : null,
+    percentiles: latencyAsHistogram ? null : config.summary,
+    seriesLimit,
+  };
   const instead = 'another "prefix" or "registry"';
 
-  const existing = registry.getSingleMetric(names.total);
+  const existing = registry.getSingleMetric(names.requests);
   if (existing !== undefined) {
-    if (!(existing instanceof RequestCounter)) throw clashError(names.total, existing, shape, instead);
+    if (!(existing instanceof RequestCounter)) throw clashError(names.requests, existing, shape, instead);
     const gauge = registry.getSingleMetric(names.inProgress);
     if (!(gauge instanceof InProgressGauge)) throw clashError(names.inProgress, gauge, shape, instead);
-    if (firstDifference(shapeOf(existing) ?? {}, shape) !== null) throw clashError(names.total, existing, shape, instead);
+    if (firstDifference(shapeOf(existing) ?? {}, shape) !== null) throw clashError(names.requests, existing, shape, instead);
     return { store: existing.store, inProgress: gauge };
   }
-  for (const name of Object.values(names)) {
-    const taken = registry.getSingleMetric(name);
-    if (taken !== undefined) throw clashError(name, taken, shape, instead);
+  for (const key of ['duration', 'requests', 'exceptions', 'inProgress'] as const) {
+    const taken = registry.getSingleMetric(names[key]);
+    if (taken !== undefined) throw clashError(names[key], taken, shape, instead);
   }
 
   const summary = latencyAsHistogram
     ? null
     : setShape(
-        new SummaryOfClient({
+        new config.Summary({
+          ...config.summary,
           name: names.duration,
-          help: DEFAULT_METRICS.duration.help,
-          labelNames: ['method', routeLabelName, 'status', ...defaultLabelNames],
+          help: help.duration,
+          labelNames: [...requestLabelList(labelNames), ...defaultLabelNames],
           registers: [registry],
         }),
         shape,
       );
-  const store = new SeriesStore(routeLabelName, defaultLabelNames, staticText, staticLabels, buckets, seriesLimit, summary);
-  if (latencyAsHistogram)
-    registry.registerMetric(setShape(new DurationHistogram(names.duration, DEFAULT_METRICS.duration.help, store), shape) as never);
-  registry.registerMetric(setShape(new RequestCounter(names.total, DEFAULT_METRICS.total.help, store, false), shape) as never);
-  registry.registerMetric(setShape(new RequestCounter(names.exceptions, DEFAULT_METRICS.exceptions.help, store, true), shape) as never);
-  const inProgress = setShape(new InProgressGauge(names.inProgress, DEFAULT_METRICS.inProgress.help, staticLabels), shape);
+  const store = new SeriesStore(labelNames, defaultLabelNames, staticText, staticLabels, buckets, seriesLimit, summary);
+  if (latencyAsHistogram) registry.registerMetric(setShape(new DurationHistogram(names.duration, help.duration, store), shape) as never);
+  registry.registerMetric(setShape(new RequestCounter(names.requests, help.requests, store, false), shape) as never);
+  registry.registerMetric(setShape(new RequestCounter(names.exceptions, help.exceptions, store, true), shape) as never);
+  const inProgress = setShape(new InProgressGauge(names.inProgress, help.inProgress, labelNames.method, staticLabels), shape);
   registry.registerMetric(inProgress as never);
   return { store, inProgress };
 }

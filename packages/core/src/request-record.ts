@@ -37,6 +37,8 @@ export class RequestRecord implements Watched {
   /** The error the handler threw, rejected with or passed on (`undefined` when none). */
   declare error: unknown;
   declare hasError: boolean;
+  /** The route label a wrapper or the route's config set (`routeLabel`), else null: the route reader's. */
+  declare route: string | null;
   declare entered: EnteredWrapper[] | null;
   declare finished: boolean;
   /**
@@ -64,6 +66,7 @@ export class RequestRecord implements Watched {
     this.customs = true;
     this.error = undefined;
     this.hasError = false;
+    this.route = null;
     this.entered = null;
     this.finished = false;
     this.req = req;

@@ -1,3 +1,5 @@
+// Every public type of the packages in one file, over 400 lines for that reason: the options and their TSDoc are
+// what users read (and what the API reports list), and one file keeps each name next to the ones it refers to.
 import type { IncomingMessage, Server } from 'node:http';
 
 /**
@@ -92,12 +94,14 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
    */
   path?: string | null;
   /**
-   * Record the default HTTP metrics.
+   * Record the default HTTP metrics. `false` records none until `exportDefaults(options)` is called on the instance
+   * (as prometheus_flask_exporter's `export_defaults()`).
    * @defaultValue `true`
    */
   exportDefaults?: boolean;
   /**
-   * Prefix of the default metric names, joined with `_` (`'express'` gives `express_http_request_total`).
+   * Prefix of the default metric names, joined with `_` (`'express'` gives `express_http_request_total`); not applied
+   * to the names given in `metricNames`.
    * @defaultValue `''`
    */
   prefix?: string;
@@ -146,10 +150,12 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
    */
   promClient?: PromClientLike;
   /**
-   * Collect the client's process and Node.js metrics (`process_cpu_seconds_total`, ...) into `registry`.
+   * Collect the client's process and Node.js metrics (`process_cpu_seconds_total`, ...) into `registry`; an object
+   * passes the client's `collectDefaultMetrics` options (`prefix`, `labels`, `gcDurationBuckets`,
+   * `eventLoopMonitoringPrecision`).
    * @defaultValue `true`
    */
-  collectDefaultMetrics?: boolean;
+  collectDefaultMetrics?: boolean | DefaultMetricsCollection;
   /**
    * Decides whether a scrape may read the metrics; `false` (or a throw) answers 401 with no metrics.
    *
@@ -167,6 +173,59 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
    */
   seriesLimit?: number;
   /**
+   * Asked once the response has finished: `true` leaves the request out of the default metrics (custom ones still
+   * run). A `skip` that throws records the request and warns once (`PROMHTTP_SKIP_THREW`).
+   * @defaultValue none (every request is recorded)
+   */
+  skip?: (req: Req, res: Res) => boolean;
+  /**
+   * HTTP methods (any case) the default metrics do not record, e.g. `['OPTIONS', 'HEAD']`; custom ones still run.
+   * @defaultValue `[]`
+   */
+  excludedMethods?: readonly string[];
+  /**
+   * The status label's value: `'code'` gives `"200"`, `'class'` gives `"2xx"`, a function its result.
+   * @defaultValue `'code'`
+   */
+  statusFormat?: 'code' | 'class' | ((status: number, req: Req, res: Res) => string | number);
+  /**
+   * Names of the default labels: `{ method: 'verb', status: 'code', route: 'handler' }`. `false` drops the method
+   * or status label (the route label's name otherwise comes from `groupBy`).
+   * @defaultValue `{}` (`method`, `status`, and the `groupBy` name)
+   */
+  labelNames?: DefaultLabelNames;
+  /**
+   * Full names of the default metrics, used as given (`prefix` does not apply to them):
+   * `{ requests: 'http_requests_total' }`.
+   * @defaultValue `{}` (the names in the README's metrics table)
+   */
+  metricNames?: DefaultMetricTexts;
+  /**
+   * Help texts of the default metrics, by the same keys as `metricNames`.
+   * @defaultValue `{}` (the texts in the README's metrics table)
+   */
+  help?: DefaultMetricTexts;
+  /** With `latencyAsHistogram: false`: the summary's quantiles, each in (0, 1]. @defaultValue prom-client's (`[0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999]`) */
+  percentiles?: readonly number[];
+  /** With `latencyAsHistogram: false`: the summary's sliding window, in seconds. @defaultValue none (no window) */
+  maxAgeSeconds?: number;
+  /** With `latencyAsHistogram: false`: buckets of the sliding window (needs `maxAgeSeconds`). @defaultValue none */
+  ageBuckets?: number;
+  /** With `latencyAsHistogram: false`: drop idle series' window buckets. @defaultValue `false` */
+  pruneAgedBuckets?: boolean;
+  /**
+   * `[pattern, replacement]` pairs applied in order to the route label's value with `String.prototype.replace`: a
+   * string pattern is a regular expression source (first match only, as `new RegExp(pattern)`); a RegExp with the
+   * `g` flag replaces every match. With `groupBy: 'url'`: `[[/\/\d+/g, '/#val']]`.
+   * @defaultValue none
+   */
+  normalizePath?: ReadonlyArray<readonly [PathPattern, string]>;
+  /**
+   * The route label of a request no route matched (404s, requests refused before routing).
+   * @defaultValue `'<unmatched>'`
+   */
+  unmatchedLabel?: string;
+  /**
    * In a `node:cluster` worker: the metrics endpoint answers with the sum over all workers.
    * Needs `setupClusterPrimary()` in the primary.
    * @defaultValue `false`
@@ -182,6 +241,74 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
    * @defaultValue `false`
    */
   exemplars?: boolean | ExemplarFunction<Req, Res>;
+}
+
+/** Names of the default labels (option `labelNames`). */
+export interface DefaultLabelNames {
+  /** @defaultValue `'method'` */
+  method?: string | false;
+  /** @defaultValue `'status'` */
+  status?: string | false;
+  /** @defaultValue the `groupBy` name (`'path'`, `'endpoint'`, `'url'` or the function's name) */
+  route?: string;
+}
+
+/** A text per default metric (options `metricNames` and `help`). */
+export interface DefaultMetricTexts {
+  /** `http_request_duration_seconds` @defaultValue see the README */
+  duration?: string;
+  /** `http_request_total` @defaultValue see the README */
+  requests?: string;
+  /** `http_request_exceptions_total` @defaultValue see the README */
+  exceptions?: string;
+  /** `http_requests_in_progress` @defaultValue see the README */
+  inProgress?: string;
+  /** `exporter_info` @defaultValue see the README */
+  info?: string;
+}
+
+/** The client's `collectDefaultMetrics` options that `collectDefaultMetrics` passes on. */
+export interface DefaultMetricsCollection {
+  /** Prefix of the process metric names. @defaultValue `''` */
+  prefix?: string;
+  /** Labels added to every process metric. @defaultValue `{}` */
+  labels?: Record<string, string | number>;
+  /** Buckets of `nodejs_gc_duration_seconds`. @defaultValue the client's */
+  gcDurationBuckets?: readonly number[];
+  /** Event-loop lag sampling, in milliseconds. @defaultValue the client's (10) */
+  eventLoopMonitoringPrecision?: number;
+}
+
+/**
+ * The options that shape only the default metrics: what `exportDefaults(options)` takes after
+ * `exportDefaults: false`.
+ */
+export type DefaultMetricsOptions<Req = unknown, Res = unknown> = Pick<
+  MetricsOptions<Req, Res>,
+  | 'prefix'
+  | 'groupBy'
+  | 'buckets'
+  | 'latencyAsHistogram'
+  | 'skip'
+  | 'excludedMethods'
+  | 'statusFormat'
+  | 'labelNames'
+  | 'metricNames'
+  | 'help'
+  | 'percentiles'
+  | 'maxAgeSeconds'
+  | 'ageBuckets'
+  | 'pruneAgedBuckets'
+  | 'normalizePath'
+  | 'unmatchedLabel'
+  | 'exemplars'
+>;
+
+/** The series `info()` returns: the info metric with its labels. */
+export interface InfoSeries {
+  set(value: number): void;
+  inc(value?: number): void;
+  dec(value?: number): void;
 }
 
 /** Options of a custom metric wrapper; the prom-client settings of the metric type pass through. */
@@ -227,7 +354,10 @@ export interface CustomMetricOptions<Req = unknown, Res = unknown> {
 export interface GenerateOptions {
   /** The scrape's `Accept` header: `application/openmetrics-text` selects OpenMetrics. */
   accept?: string | undefined;
-  /** Only these metric families. */
+  /**
+   * Only these metric families, or only these samples of a family: `http_request_duration_seconds_bucket` gives
+   * that histogram's bucket lines (as `name[]` of a scrape).
+   */
   names?: readonly string[] | undefined;
 }
 

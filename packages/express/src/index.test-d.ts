@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { GaugeLike, PromClientLike, RegistryLike } from '@prom-http/core';
+import type { InfoSeries, PromClientLike, RegistryLike } from '@prom-http/core';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { describe, expectTypeOf, it } from 'vitest';
 import { type ExpressMetrics, type ExpressMetricsOptions, metrics } from './index.js';
@@ -11,7 +11,7 @@ describe('express middleware types', () => {
     expectTypeOf(m).toMatchTypeOf<RequestHandler>();
     expectTypeOf(m.registry).toEqualTypeOf<RegistryLike>();
     expectTypeOf(m.client).toEqualTypeOf<PromClientLike>();
-    expectTypeOf(m.info('a_info', 'x', { v: 1 })).toEqualTypeOf<GaugeLike>();
+    expectTypeOf(m.info('a_info', 'x', { v: 1 })).toEqualTypeOf<InfoSeries>();
     expectTypeOf(m.startHttpServer(9100)).toEqualTypeOf<Promise<Server>>();
     const app = express();
     app.use(m);

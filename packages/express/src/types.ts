@@ -1,10 +1,11 @@
 import type { Server } from 'node:http';
 import type {
   CustomMetricOptions,
+  DefaultMetricsOptions,
   Exposition,
-  GaugeLike,
   GenerateOptions,
   HttpServerOptions,
+  InfoSeries,
   LabelValue,
   MetricsOptions,
   PromClientLike,
@@ -41,12 +42,19 @@ export interface ExpressMetrics extends RequestHandler {
   summary(name: string, help: string, options?: ExpressCustomMetricOptions): MetricWrapper;
   /** A histogram of the seconds from entering the wrapper to the response finish. */
   histogram(name: string, help: string, options?: ExpressCustomMetricOptions): MetricWrapper;
-  /** A Gauge set to 1 with these labels. */
-  info(name: string, help: string, labels?: Record<string, LabelValue>): GaugeLike;
+  /** A Gauge set to 1 with these labels (and the static default labels); returns that series (`.set(5)` changes it). */
+  info(name: string, help: string, labels?: Record<string, LabelValue>): InfoSeries;
   /** No default metrics for the wrapped route; custom ones still run. */
   doNotTrack(): MetricWrapper;
   /** No metric at all for the wrapped route. */
   excludeAllMetrics(): MetricWrapper;
+  /** The route label of the wrapped route's requests, whatever `groupBy` reads: `app.get('/u/:id', m.routeLabel('users'), h)`. */
+  routeLabel(value: string): MetricWrapper;
+  /**
+   * Turns the default metrics on, for an instance created with `exportDefaults: false`, with these default-metric
+   * options over the instance's. Throws when they are on already.
+   */
+  exportDefaults(options?: DefaultMetricsOptions<Request, Response>): void;
   /** These wrappers apply to every recorded request. */
   registerDefault(...wrappers: MetricWrapper[]): void;
   /** Serve the metrics on `path` too: of every app this middleware runs in, or of `app`. */

@@ -1,4 +1,4 @@
-import type { GaugeLike, PromClientLike, RegistryLike } from '@prom-http/core';
+import type { InfoSeries, PromClientLike, RegistryLike } from '@prom-http/core';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { describe, expectTypeOf, it } from 'vitest';
 import fastifyMetrics, { type FastifyMetrics, type FastifyMetricsOptions } from './index.js';
@@ -10,7 +10,7 @@ describe('fastify plugin types', () => {
     expectTypeOf(app.metrics).toEqualTypeOf<FastifyMetrics>();
     expectTypeOf(app.metrics.registry).toEqualTypeOf<RegistryLike>();
     expectTypeOf(app.metrics.client).toEqualTypeOf<PromClientLike>();
-    expectTypeOf(app.metrics.info('a_info', 'x', { v: '1' })).toEqualTypeOf<GaugeLike>();
+    expectTypeOf(app.metrics.info('a_info', 'x', { v: '1' })).toEqualTypeOf<InfoSeries>();
     // @ts-expect-error groupBy takes only the listed values or a function
     const bad: FastifyMetricsOptions = { groupBy: 'route' };
     void bad;

@@ -23,6 +23,19 @@ function isRootContext(fastify: FastifyInstance): boolean {
 
 const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
+/** Checks the `endpointOptions` option: route options, without those prom-http sets. */
+function resolveEndpointOptions(value: unknown): FastifyMetricsOptions['endpointOptions'] {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`prom-http: option "endpointOptions" must be an object of route options, got ${String(value)}`);
+  }
+  for (const key of ['method', 'url', 'path', 'handler']) {
+    if (key in value)
+      throw new TypeError(`prom-http: option "endpointOptions" cannot set "${key}": the metrics route's ${key} is prom-http's`);
+  }
+  return value as FastifyMetricsOptions['endpointOptions'];
+}
+
 async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsOptions): Promise<void> {
   // This instance's route info of a request, once its hooks have seen the request (null before).
   const kRoute = Symbol('prom-http route of the request');
@@ -38,7 +51,8 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
       return pathOf(request.url);
     },
   };
-  const engine = new PromHttp<FastifyRequest, FastifyReply>(options, routes);
+  const engine = new PromHttp<FastifyRequest, FastifyReply>(options, routes, ['endpointOptions']);
+  const endpointOptions = resolveEndpointOptions(options?.endpointOptions);
   const checkExcluded = engine.options.isExcluded !== null;
 
   fastify.decorateRequest(kRoute, null);
@@ -65,6 +79,7 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
     record.res = reply;
     if (info.excludeAll) engine.skipAll(record);
     else if (info.doNotTrack) engine.skipDefaults(record);
+    if (info.routeLabel !== undefined) record.route = info.routeLabel;
     return record;
   }
 
@@ -122,9 +137,10 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
   function route(app: FastifyInstance, path: string): void {
     if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`prom-http: endpoint path must start with "/", got ${path}`);
     app.route({
+      ...endpointOptions,
       method: ALL_METHODS,
       url: path,
-      config: { metrics: { excludeAll: true } },
+      config: { ...endpointOptions?.config, metrics: { excludeAll: true } },
       handler: async function metricsEndpoint(request, reply) {
         const answer = await engine.scrape(request, {
           method: request.method,

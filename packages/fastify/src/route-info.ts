@@ -1,4 +1,4 @@
-import { warnOnce } from '@prom-http/core/internal';
+import { labelString, warnOnce } from '@prom-http/core/internal';
 import type { FastifyRequest, RouteOptions } from 'fastify';
 import type { RouteMetricsConfig } from './types.js';
 
@@ -10,13 +10,20 @@ export interface RouteInfo {
   readonly endpoint: string | undefined;
   readonly doNotTrack: boolean;
   readonly excludeAll: boolean;
+  /** The route label the route's config gives, else undefined. */
+  readonly routeLabel: string | undefined;
 }
 
 /** For a request whose route cannot be read: no template, so `<unmatched>`. */
-const UNKNOWN_ROUTE: RouteInfo = { template: undefined, endpoint: undefined, doNotTrack: false, excludeAll: false };
+const UNKNOWN_ROUTE: RouteInfo = { template: undefined, endpoint: undefined, doNotTrack: false, excludeAll: false, routeLabel: undefined };
 
 function routeInfo(url: string | undefined, handlerName: string | undefined, flags: RouteMetricsConfig | undefined): RouteInfo {
+  const routeLabel = flags?.routeLabel;
+  if (routeLabel !== undefined && typeof routeLabel !== 'string') {
+    throw new TypeError(`prom-http: route ${url}: config.metrics.routeLabel must be a string, got ${typeof routeLabel}`);
+  }
   return {
+    routeLabel: routeLabel === undefined ? undefined : labelString(routeLabel),
     template: url,
     endpoint: url === undefined ? undefined : handlerName || url,
     doNotTrack: flags?.doNotTrack === true,

@@ -1,19 +1,27 @@
 import type { Server } from 'node:http';
 import type {
   CustomMetricOptions,
+  DefaultMetricsOptions,
   Exposition,
-  GaugeLike,
   GenerateOptions,
   HttpServerOptions,
+  InfoSeries,
   LabelValue,
   MetricsOptions,
   PromClientLike,
   RegistryLike,
 } from '@prom-http/core';
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from 'fastify';
 
-/** Options of the plugin: the same names as in every prom-http adapter. */
-export type FastifyMetricsOptions = MetricsOptions<FastifyRequest, FastifyReply>;
+/** Options of the plugin: the same names as in every prom-http adapter, and `endpointOptions`. */
+export interface FastifyMetricsOptions extends MetricsOptions<FastifyRequest, FastifyReply> {
+  /**
+   * Route options merged into the metrics route: `schema` (e.g. `{ hide: true }` for swagger), `onRequest` hooks,
+   * `config`, `logLevel`, ... (`method`, `url` and `handler` are prom-http's).
+   * @defaultValue none
+   */
+  endpointOptions?: Omit<RouteOptions, 'method' | 'url' | 'handler'>;
+}
 
 /** Options of a custom metric; label functions get Fastify's `(request, reply)`. */
 export type FastifyCustomMetricOptions = CustomMetricOptions<FastifyRequest, FastifyReply>;
@@ -27,6 +35,8 @@ export interface RouteMetricsConfig {
   doNotTrack?: boolean;
   /** No metric at all for this route. @defaultValue `false` */
   excludeAll?: boolean;
+  /** The route label of this route's requests, whatever `groupBy` reads. @defaultValue none (the `groupBy` value) */
+  routeLabel?: string;
 }
 
 /** `fastify.metrics`: the instance API. */
@@ -43,12 +53,19 @@ export interface FastifyMetrics {
   summary(name: string, help: string, options?: FastifyCustomMetricOptions): MetricWrapper;
   /** A histogram of the seconds from entering the wrapper to the response finish. */
   histogram(name: string, help: string, options?: FastifyCustomMetricOptions): MetricWrapper;
-  /** A Gauge set to 1 with these labels. */
-  info(name: string, help: string, labels?: Record<string, LabelValue>): GaugeLike;
+  /** A Gauge set to 1 with these labels (and the static default labels); returns that series (`.set(5)` changes it). */
+  info(name: string, help: string, labels?: Record<string, LabelValue>): InfoSeries;
   /** No default metrics for the wrapped handler's requests; custom ones still run. */
   doNotTrack(): MetricWrapper;
   /** No metric at all for the wrapped handler's requests. */
   excludeAllMetrics(): MetricWrapper;
+  /** The route label of the wrapped handler's requests (the route config's `metrics.routeLabel` does the same). */
+  routeLabel(value: string): MetricWrapper;
+  /**
+   * Turns the default metrics on, for a plugin registered with `exportDefaults: false`, with these default-metric
+   * options over the plugin's. Throws when they are on already.
+   */
+  exportDefaults(options?: DefaultMetricsOptions<FastifyRequest, FastifyReply>): void;
   /** These wrappers apply to every recorded request. */
   registerDefault(...wrappers: MetricWrapper[]): void;
   /** Serve the metrics on `path` of this instance (before `ready`) or of `app`. */

@@ -10,8 +10,9 @@ import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, Summary } from
 import { parseExposition, type Sample, sampleValue } from '../../../../test/helpers/exposition.js';
 import { freePort } from '../../../../test/helpers/ports.js';
 import { ByteWriter } from '../exposition-format.js';
+import { registerTestFamilies } from '../fixtures/request-families.js';
 import { DEFAULT_BUCKETS } from '../options.js';
-import { registerRequestFamilies, type SeriesStore } from '../request-metrics.js';
+import type { SeriesStore } from '../request-metrics.js';
 import {
   type AggregatedFamily,
   asReported,
@@ -34,7 +35,7 @@ import { clusterRenderer } from './worker.js';
  */
 function workerRegistry(seed: number, contentType: string = Registry.PROMETHEUS_CONTENT_TYPE): Registry {
   const registry = new (Registry as unknown as new (t: string) => Registry)(contentType);
-  const { store, inProgress } = registerRequestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10_000, Summary);
+  const { store, inProgress } = registerTestFamilies(registry, '', 'path', [], [], DEFAULT_BUCKETS, true, 10_000, Summary);
   for (let i = 0; i <= seed; i++) store.observe('GET', `/r/${i % 2}`, 200, 0.125 * (i + 1), i === 1, null);
   inProgress.cell('GET').value = seed;
   new Counter({ name: 'jobs_total', help: 'Jobs', labelNames: ['kind'], registers: [registry] }).inc({ kind: `k${seed % 2}` }, seed + 1);
@@ -186,7 +187,7 @@ describe('cluster aggregation', () => {
     const stores = [0, 1].map(() => {
       const registry = new Registry();
       // Labels sorting before and after `le`, a custom route label, dynamic labels: keys differ from the display.
-      const families = registerRequestFamilies(registry, '', 'endpoint', [['app', 'x"y']], ['zone'], [0.5, 1], true, 100, Summary);
+      const families = registerTestFamilies(registry, '', 'endpoint', [['app', 'x"y']], ['zone'], [0.5, 1], true, 100, Summary);
       return { registry, ...families };
     });
     const processes = new Processes();
