@@ -6,6 +6,7 @@ import type { Client } from './client.js';
 import { clusterRenderer } from './cluster/worker.js';
 import { type CustomKind, CustomMetric, reuseOrCreate } from './custom-metrics.js';
 import { WARNING_TYPE, warnOnce } from './diagnostics.js';
+import { type ExemplarLabels, RequestExemplars, TracedRecord } from './exemplars.js';
 import {
   answerScrape,
   asExposition,
@@ -66,6 +67,10 @@ export class PromHttp<Req, Res> {
   private readonly warned = new Set<string>();
   private readonly defaultWrappers: Array<CustomMetric<Req, Res>> = [];
   private readonly renderer: (options: GenerateOptions) => Promise<RenderedExposition>;
+  /** The exemplars of the default families; null when `exemplars` is off, which then costs nothing per request. */
+  private exemplars: RequestExemplars<Req, Res> | null = null;
+  /** Reads the active span's exemplar when a request starts (`exemplars: true`), else null. */
+  private exemplarAtStart: (() => ExemplarLabels | null) | null = null;
 
   /**
    * `adapterOptions`: the options the adapter reads itself (Fastify's `endpointOptions`), which core lets
@@ -141,6 +146,10 @@ export class PromHttp<Req, Res> {
     this.statusLabel = statusLabelOf(o);
     this.store = families.store;
     this.inProgress = families.inProgress;
+    if (o.exemplars !== null) {
+      this.exemplars = new RequestExemplars(o.exemplars, o.latencyAsHistogram ? o.buckets : null);
+      this.exemplarAtStart = o.exemplars.atStart;
+    }
   }
 
   // --- request lifecycle ---------------------------------------------------------------------------
@@ -166,7 +175,13 @@ export class PromHttp<Req, Res> {
     for (let i = 0; i < open.length; i++) {
       const watched = open[i] as RequestRecord;
       // Engines on one registry record into the same metrics: the first one the request meets records it.
-      if (watched.raw === raw && (watched.owner as { registry?: unknown } | null)?.registry === this.registry) return watched;
+      if (watched.raw === raw && (watched.owner as { registry?: unknown } | null)?.registry === this.registry) {
+        // A tracer that starts its span in a framework hook (@fastify/otel) had none active when the request arrived.
+        if (this.exemplarAtStart !== null && watched instanceof TracedRecord && watched.exemplar === null) {
+          watched.exemplar = this.exemplarAtStart();
+        }
+        return watched;
+      }
     }
     let defaults = this.inProgress !== null;
     if (path !== undefined && this.options.isExcluded?.(path) === true) {
@@ -181,7 +196,11 @@ export class PromHttp<Req, Res> {
       cell.value++;
     }
     const now = start ?? performance.now();
-    const record = new RequestRecord(now, method, cell, req, res, raw, this);
+    const atStart = this.exemplarAtStart;
+    const record =
+      atStart === null
+        ? new RequestRecord(now, method, cell, req, res, raw, this)
+        : new TracedRecord(now, method, cell, req, res, raw, this, atStart());
     if (this.defaultWrappers.length > 0) {
       for (const wrapper of this.defaultWrappers) this.enter(record, wrapper, req, res, now);
     }
@@ -257,7 +276,9 @@ export class PromHttp<Req, Res> {
     }
     const exception = record.hasError && !isClientError(record.error);
     const method = o.methodLabelName === null ? '' : record.method;
-    (this.store as SeriesStore).observe(method, route, statusValue, (now - record.start) / 1000, exception, dynamic);
+    const seconds = (now - record.start) / 1000;
+    const series = (this.store as SeriesStore).observe(method, route, statusValue, seconds, exception, dynamic);
+    if (this.exemplars !== null) this.exemplars.observe(series, seconds, record, req, res);
   }
 
   /** `skip(req, res)`; one that throws records the request (and warns once). */

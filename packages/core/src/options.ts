@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { resolveClient } from './client.js';
+import { type ExemplarReader, resolveExemplars } from './exemplars.js';
 import { labelString, splitLabels } from './label-values.js';
 import {
   assertLabelName,
@@ -65,6 +66,8 @@ export interface ResolvedOptions<Req, Res> {
   authorize: ((req: Req | IncomingMessage) => boolean | Promise<boolean>) | null;
   seriesLimit: number;
   cluster: boolean;
+  /** How the exemplar of a request is read; null when `exemplars` is off. */
+  exemplars: ExemplarReader<Req, Res> | null;
 }
 
 /** The options that shape only the default metrics: those `exportDefaults(options)` takes later. */
@@ -85,6 +88,7 @@ export const DEFAULT_METRIC_OPTIONS: ReadonlySet<string> = new Set([
   'pruneAgedBuckets',
   'normalizePath',
   'unmatchedLabel',
+  'exemplars',
 ]);
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -342,6 +346,7 @@ export function resolveOptions<Req, Res>(
     authorize: expectFunction('authorize', opts.authorize),
     seriesLimit,
     cluster: expectBoolean('cluster', opts.cluster, false),
+    exemplars: resolveExemplars<Req, Res>(opts.exemplars, 'option "exemplars"'),
   };
 }
 
