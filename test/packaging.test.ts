@@ -63,8 +63,30 @@ describe('packaging', () => {
        const r = (await import('node:module')).createRequire(process.cwd() + '/');
        console.log(JSON.stringify([Object.keys(c).sort(), Object.keys(r('@prom-http/core')).sort(), typeof i.PromHttp, typeof i.failOpen]));`,
     ]);
-    const publicNames = ['DEFAULT_BUCKETS', 'PushgatewayError', 'VERSION', 'deleteFromGateway', 'pushToGateway', 'setupClusterPrimary'];
+    const publicNames = [
+      'DEFAULT_BUCKETS',
+      'PushgatewayError',
+      'VERSION',
+      'deleteFromGateway',
+      'pushToGateway',
+      'recordException',
+      'setupClusterPrimary',
+    ];
     expect(JSON.parse(out)).toEqual([publicNames, publicNames, 'function', 'function']);
+  });
+
+  it.runIf(built)('exemplars: true loads @opentelemetry/api from either build (createRequire in the CommonJS one too)', () => {
+    const create = `metrics({ registry: new Registry(), collectDefaultMetrics: false, exemplars: true })`;
+    const cjs = node([
+      '-e',
+      `const { metrics } = require('@prom-http/express'); const { Registry } = require('prom-client'); console.log(typeof ${create})`,
+    ]);
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      `import { metrics } from '@prom-http/express'; import { Registry } from 'prom-client'; console.log(typeof ${create})`,
+    ]);
+    expect([cjs, esm]).toEqual(['function', 'function']);
   });
 
   it.runIf(built)('ESM: import gives the same API and a working middleware', () => {

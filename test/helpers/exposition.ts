@@ -3,23 +3,41 @@ export interface Sample {
   name: string;
   labels: Record<string, string>;
   value: number;
+  /** The OpenMetrics exemplar that ends the line (` # {labels} value timestamp`), if any. */
+  exemplar?: { labels: Record<string, string>; value: number; timestamp: number | undefined };
 }
 
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
+const EXEMPLAR = /^\{(.*)\} (\S+)(?: (\S+))?$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+
+function parseLabels(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const l of text.matchAll(LABEL)) {
+    labels[l[1] as string] = (l[2] as string).replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+  }
+  return labels;
+}
 
 /** Parses the samples of a Prometheus text (or OpenMetrics) exposition. */
 export function parseExposition(text: string): Sample[] {
   const samples: Sample[] = [];
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
-    const m = SAMPLE.exec(line);
+    const hash = line.indexOf(' # {');
+    const m = SAMPLE.exec(hash === -1 ? line : line.slice(0, hash));
     if (!m) throw new Error(`not a sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(LABEL)) {
-      labels[l[1] as string] = (l[2] as string).replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+    const sample: Sample = { name: m[1] as string, labels: parseLabels(m[2] ?? ''), value: Number(m[3] === 'Nan' ? Number.NaN : m[3]) };
+    if (hash !== -1) {
+      const e = EXEMPLAR.exec(line.slice(hash + 3));
+      if (!e) throw new Error(`not an exemplar: ${line}`);
+      sample.exemplar = {
+        labels: parseLabels(e[1] as string),
+        value: Number(e[2]),
+        timestamp: e[3] === undefined ? undefined : Number(e[3]),
+      };
     }
-    samples.push({ name: m[1] as string, labels, value: Number(m[3] === 'Nan' ? Number.NaN : m[3]) });
+    samples.push(sample);
   }
   return samples;
 }

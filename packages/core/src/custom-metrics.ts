@@ -1,5 +1,6 @@
 import type { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import type { Client } from './client.js';
+import { type ExemplarLabels, type ExemplarReader, resolveExemplars } from './exemplars.js';
 import { labelString, splitLabels } from './label-values.js';
 import { clashError, firstDifference, type MetricShape, setShape, shapeOf } from './metric-clash.js';
 import { DEFAULT_NATIVE_CONFIG, type NativeConfig, resolveNativeConfig } from './native/histogram.js';
@@ -12,6 +13,21 @@ import type { CustomMetricOptions, LabelFunction, MetricLike, PromClientLike, Re
 export type CustomKind = 'counter' | 'gauge' | 'histogram' | 'summary';
 
 type AnyMetric = Counter<string> | Gauge<string> | Histogram<string> | Summary<string>;
+
+/** The kinds whose client metric takes exemplars. */
+const WITH_EXEMPLARS: ReadonlySet<CustomKind> = new Set(['counter', 'histogram']);
+
+/** What the client's `inc` and `observe` take on a metric made with `enableExemplars`. */
+interface ExemplarCall {
+  labels: Record<string, string>;
+  value: number;
+  exemplarLabels?: ExemplarLabels;
+}
+
+/** An entered wrapper that keeps the exemplar of the span active when the request entered it. */
+interface TracedEntry extends EnteredWrapper {
+  readonly exemplar: ExemplarLabels | null;
+}
 
 /** prom-client settings that pass through to the metric, per type. */
 const PASS_THROUGH: Record<CustomKind, readonly string[]> = {
@@ -38,6 +54,13 @@ export class CustomMetric<Req, Res> {
   private readonly series: SeriesBound;
   /** The labels of the overflow series: static values kept, per-request ones `<overflow>`. */
   private readonly overflowLabels: Record<string, string>;
+  /** How the exemplar of a request is read; null when the `exemplars` option is off. */
+  private readonly exemplars: ExemplarReader<Req, Res> | null;
+  /**
+   * The client metric was made with `enableExemplars`: its `inc` and `observe` then take one object
+   * (`{ labels, value, exemplarLabels }`) instead of `(labels, value)`.
+   */
+  private readonly objectCalls: boolean;
   /** Native buckets kept beside a histogram created with `native` (shared by every wrapper of it), else null. */
   private readonly native: NativeSeriesSet | null = null;
   constructor(
@@ -63,6 +86,7 @@ export class CustomMetric<Req, Res> {
     if (typeof help !== 'string' || help === '') throw new TypeError(`prom-http: metric "${name}" needs a non-empty help text`);
     const opts = (options ?? {}) as Record<string, unknown>;
     const known = new Set(['labels', 'initialValueWhenOnlyStaticLabels', 'seriesLimit', ...PASS_THROUGH[kind]]);
+    if (WITH_EXEMPLARS.has(kind)) known.add('exemplars');
     if (kind === 'histogram') known.add('native');
     for (const key of Object.keys(opts)) {
       if (!known.has(key)) throw new TypeError(`prom-http: option "${key}" is not an option of a ${kind} (metric "${name}")`);
@@ -90,24 +114,40 @@ export class CustomMetric<Req, Res> {
         ? resolveNativeConfig('native', opts.native, defaults.nativeHistograms ?? DEFAULT_NATIVE_CONFIG, ` of metric "${name}"`)
         : null;
     if (opts.native !== undefined) shape.native = nativeConfig;
+    this.exemplars = resolveExemplars<Req, Res>(opts.exemplars, `option "exemplars" of metric "${name}"`);
+    const exemplars = this.exemplars !== null;
 
     const metric: AnyMetric = reuseOrCreate(
       registry,
       name,
       shape,
       () => {
-        const config: Record<string, unknown> = { name, help, labelNames, registers: [registry] };
+        // The client refuses a metric with exemplars on a registry of the 0.0.4 content type, whose own
+        // `metrics()` could not show them; prom-http's endpoint picks the format per scrape, so it registers the
+        // metric itself.
+        const config: Record<string, unknown> = { name, help, labelNames, registers: exemplars ? [] : [registry] };
+        if (exemplars) config.enableExemplars = true;
         for (const key of PASS_THROUGH[kind]) if (opts[key] !== undefined) config[key] = opts[key];
+        let made: AnyMetric;
         try {
           const classes = { counter: client.Counter, gauge: client.Gauge, histogram: client.Histogram, summary: client.Summary };
-          return new classes[kind](config as never);
+          made = new classes[kind](config as never);
         } catch (error) {
           throw new TypeError(`prom-http: metric "${name}": ${(error as Error).message}`);
         }
+        if (exemplars) registry.registerMetric(made);
+        return made;
       },
       { seriesLimit: defaults.seriesLimit },
     );
     this.metric = metric;
+    this.objectCalls = (metric as { enableExemplars?: unknown }).enableExemplars === true;
+    if (exemplars && !this.objectCalls) {
+      throw new TypeError(
+        `prom-http: option "exemplars" of metric "${name}": the ${kind} already registered under that name was made without exemplars ` +
+          '(enableExemplars); use another metric name or "registry"',
+      );
+    }
     this.series = boundOf(metric, (seriesLimit as number | undefined) ?? defaults.seriesLimit);
     this.native = nativeSetOf(metric, nativeConfig);
     // The client exports a histogram without labels from creation: its native buckets too.
@@ -123,8 +163,10 @@ export class CustomMetric<Req, Res> {
   private zero(): void {
     const labels = this.staticLabels;
     const { metric, client } = this;
-    if (metric instanceof client.Counter) metric.inc(labels, 0);
-    else if (metric instanceof client.Gauge) metric.inc(labels, 0);
+    if (metric instanceof client.Counter) {
+      if (this.objectCalls) (metric.inc as (options: object) => void)({ labels, value: 0 });
+      else metric.inc(labels, 0);
+    } else if (metric instanceof client.Gauge) metric.inc(labels, 0);
     else if (metric instanceof client.Histogram) {
       metric.zero(labels);
       this.native?.of(nativeKey(labels), labels);
@@ -160,7 +202,12 @@ export class CustomMetric<Req, Res> {
 
   /** A request entered the wrapper: gauges go up now, with the labels of now. */
   enter(req: Req, res: Res, now: number): EnteredWrapper | null {
-    if (this.kind !== 'gauge') return { metric: this as CustomMetric<unknown, unknown>, start: now, labels: null };
+    if (this.kind !== 'gauge') {
+      const atStart = this.exemplars?.atStart;
+      if (atStart == null) return { metric: this as CustomMetric<unknown, unknown>, start: now, labels: null };
+      const entry: TracedEntry = { metric: this as CustomMetric<unknown, unknown>, start: now, labels: null, exemplar: atStart() };
+      return entry;
+    }
     const labels = this.labels(req, res);
     if (labels === null) return null;
     (this.metric as Gauge<string>).inc(labels);
@@ -175,13 +222,25 @@ export class CustomMetric<Req, Res> {
     }
     const labels = this.labels(req as Req, res as Res);
     if (labels === null) return;
-    if (this.kind === 'counter') {
-      (this.metric as Counter<string>).inc(labels);
-      return;
-    }
     const seconds = (now - entry.start) / 1000;
-    (this.metric as Histogram<string>).observe(labels, seconds);
-    this.native?.of(nativeKey(labels), labels).observe(seconds);
+    if (this.objectCalls) {
+      const data: ExemplarCall = { labels, value: this.kind === 'counter' ? 1 : seconds };
+      // Without `exemplarLabels` the client keeps the series' last exemplar; `{}` would replace it with an empty one.
+      const exemplar = this.exemplarOf(entry, req as Req, res as Res);
+      if (exemplar !== null) data.exemplarLabels = exemplar;
+      if (this.kind === 'counter') (this.metric as unknown as { inc(data: ExemplarCall): void }).inc(data);
+      else (this.metric as unknown as { observe(data: ExemplarCall): void }).observe(data);
+    } else if (this.kind === 'counter') (this.metric as Counter<string>).inc(labels);
+    else (this.metric as Histogram<string>).observe(labels, seconds);
+    if (this.kind === 'histogram') this.native?.of(nativeKey(labels), labels).observe(seconds);
+  }
+
+  /** The exemplar of a request: read when it entered the wrapper (OpenTelemetry) or now (a function). */
+  private exemplarOf(entry: EnteredWrapper, req: Req, res: Res): ExemplarLabels | null {
+    const reader = this.exemplars;
+    if (reader === null) return null;
+    if (reader.atFinish !== null) return reader.atFinish(req, res);
+    return (entry as TracedEntry).exemplar ?? null;
   }
 }
 

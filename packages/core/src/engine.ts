@@ -6,6 +6,7 @@ import type { Client } from './client.js';
 import { clusterRenderer } from './cluster/worker.js';
 import { type CustomKind, CustomMetric, reuseOrCreate } from './custom-metrics.js';
 import { WARNING_TYPE, warnOnce } from './diagnostics.js';
+import { type ExemplarLabels, RequestExemplars, TracedRecord } from './exemplars.js';
 import {
   answerScrape,
   asExposition,
@@ -18,7 +19,8 @@ import {
 import { LabelValueError, labelString } from './label-values.js';
 import { startHttpServer } from './metrics-server.js';
 import { type ResolvedOptions, resolveLaterDefaults, resolveOptions } from './options.js';
-import { type InProgressGauge, type ProgressCell, registerRequestFamilies, type SeriesStore, UNMATCHED } from './request-metrics.js';
+import { routeLabelOf, statusLabelOf, unmatchedLabel } from './request-labels.js';
+import { type InProgressGauge, type ProgressCell, registerRequestFamilies, type SeriesStore } from './request-metrics.js';
 import { type EnteredWrapper, isClientError, RequestRecord } from './request-record.js';
 import { openOn, watchedOf } from './response-watch.js';
 import { withSampleNames } from './sample-names.js';
@@ -65,6 +67,10 @@ export class PromHttp<Req, Res> {
   private readonly warned = new Set<string>();
   private readonly defaultWrappers: Array<CustomMetric<Req, Res>> = [];
   private readonly renderer: (options: GenerateOptions) => Promise<RenderedExposition>;
+  /** The exemplars of the default families; null when `exemplars` is off, which then costs nothing per request. */
+  private exemplars: RequestExemplars<Req, Res> | null = null;
+  /** Reads the active span's exemplar when a request starts (`exemplars: true`), else null. */
+  private exemplarAtStart: (() => ExemplarLabels | null) | null = null;
 
   /**
    * `adapterOptions`: the options the adapter reads itself (Fastify's `endpointOptions`), which core lets
@@ -141,6 +147,10 @@ export class PromHttp<Req, Res> {
     this.statusLabel = statusLabelOf(o);
     this.store = families.store;
     this.inProgress = families.inProgress;
+    if (o.exemplars !== null) {
+      this.exemplars = new RequestExemplars(o.exemplars, o.latencyAsHistogram ? o.buckets : null);
+      this.exemplarAtStart = o.exemplars.atStart;
+    }
   }
 
   // --- request lifecycle ---------------------------------------------------------------------------
@@ -166,7 +176,13 @@ export class PromHttp<Req, Res> {
     for (let i = 0; i < open.length; i++) {
       const watched = open[i] as RequestRecord;
       // Engines on one registry record into the same metrics: the first one the request meets records it.
-      if (watched.raw === raw && (watched.owner as { registry?: unknown } | null)?.registry === this.registry) return watched;
+      if (watched.raw === raw && (watched.owner as { registry?: unknown } | null)?.registry === this.registry) {
+        // A tracer that starts its span in a framework hook (@fastify/otel) had none active when the request arrived.
+        if (this.exemplarAtStart !== null && watched instanceof TracedRecord && watched.exemplar === null) {
+          watched.exemplar = this.exemplarAtStart();
+        }
+        return watched;
+      }
     }
     let defaults = this.inProgress !== null;
     if (path !== undefined && this.options.isExcluded?.(path) === true) {
@@ -181,7 +197,11 @@ export class PromHttp<Req, Res> {
       cell.value++;
     }
     const now = start ?? performance.now();
-    const record = new RequestRecord(now, method, cell, req, res, raw, this);
+    const atStart = this.exemplarAtStart;
+    const record =
+      atStart === null
+        ? new RequestRecord(now, method, cell, req, res, raw, this)
+        : new TracedRecord(now, method, cell, req, res, raw, this, atStart());
     if (this.defaultWrappers.length > 0) {
       for (const wrapper of this.defaultWrappers) this.enter(record, wrapper, req, res, now);
     }
@@ -257,7 +277,9 @@ export class PromHttp<Req, Res> {
     }
     const exception = record.hasError && !isClientError(record.error);
     const method = o.methodLabelName === null ? '' : record.method;
-    (this.store as SeriesStore).observe(method, route, statusValue, (now - record.start) / 1000, exception, dynamic);
+    const seconds = (now - record.start) / 1000;
+    const series = (this.store as SeriesStore).observe(method, route, statusValue, seconds, exception, dynamic);
+    if (this.exemplars !== null) this.exemplars.observe(series, seconds, record, req, res);
   }
 
   /** `skip(req, res)`; one that throws records the request (and warns once). */
@@ -381,61 +403,4 @@ export class PromHttp<Req, Res> {
   startHttpServer(port: number, options: HttpServerOptions = {}) {
     return startHttpServer(port, options, (req, request) => this.scrape(req, request));
   }
-}
-
-function unmatchedLabel(): string {
-  return UNMATCHED;
-}
-
-/** The route label of a request, as `groupBy`, `unmatchedLabel` and `normalizePath` make it. */
-function routeLabelOf<Req, Res>(o: ResolvedOptions<Req, Res>, routes: RouteReader<Req, Res>): (req: Req, res: Res) => string {
-  const { groupBy, unmatchedLabel: unmatched, normalizePath } = o;
-  let label: (req: Req, res: Res) => string;
-  if (groupBy === 'path') {
-    label = function pathLabel(req, res) {
-      return routes.template(req, res) ?? unmatched;
-    };
-  } else if (groupBy === 'endpoint') {
-    label = function endpointLabel(req, res) {
-      return routes.endpoint(req, res) ?? unmatched;
-    };
-  } else if (groupBy === 'url') {
-    label = function urlLabel(req, res) {
-      return labelString(routes.url(req, res));
-    };
-  } else {
-    label = function customLabel(req) {
-      return labelString(groupBy(req));
-    };
-  }
-  if (normalizePath === null) return label;
-  const base = label;
-  return function normalizedLabel(req, res) {
-    let value = base(req, res);
-    if (value === unmatched) return value;
-    for (const [pattern, replacement] of normalizePath) value = value.replace(pattern, replacement);
-    return labelString(value);
-  };
-}
-
-const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx', '6xx', '7xx', '8xx', '9xx'];
-
-/** The status label's value when `statusFormat` or `labelNames` make it something else than the code; else null. */
-function statusLabelOf<Req, Res>(o: ResolvedOptions<Req, Res>): ((status: number, req: Req, res: Res) => number | string) | null {
-  const format = o.statusFormat;
-  if (o.statusLabelName === null) {
-    return function noStatus() {
-      return 0;
-    };
-  }
-  if (format === 'code') return null;
-  if (format === 'class') {
-    return function statusClass(status) {
-      return STATUS_CLASSES[Math.floor(status / 100)] ?? String(status);
-    };
-  }
-  return function formattedStatus(status, req, res) {
-    const value = format(status, req, res);
-    return typeof value === 'number' ? value : labelString(value);
-  };
 }

@@ -10,7 +10,7 @@ export interface FamilyData {
     labels?: Record<string, string | number>;
     sharedLabels?: Record<string, string | number>;
     metricName?: string;
-    exemplar?: { labelSet: Record<string, string | number>; value: number; timestamp?: number } | null;
+    exemplar?: ExemplarData | null;
   }>;
   aggregator?: string;
 }
@@ -120,6 +120,18 @@ export function labelText(labels: Record<string, string | number>, exclude?: Rec
   return out;
 }
 
+/** What the client stores of an exemplar (prom-http's own exemplars have the same shape). */
+export interface ExemplarData {
+  labelSet: Record<string, string | number>;
+  value: number;
+  timestamp?: number;
+}
+
+/** An exemplar as it ends an OpenMetrics sample line: ` # {trace_id="…",span_id="…"} value timestamp`, as the client writes it. */
+export function exemplarText(exemplar: ExemplarData): string {
+  return ` # {${labelText(exemplar.labelSet)}} ${valueString(exemplar.value)} ${exemplar.timestamp}`;
+}
+
 /** HELP and TYPE lines; OpenMetrics names a counter family without its `_total`. */
 export function familyHeader(name: string, help: string, type: string, openMetrics: boolean): string {
   const familyName = escapeString(openMetrics && type === 'counter' ? name.replace(/_total$/, '') : name);
@@ -147,9 +159,7 @@ export function renderFamily(data: FamilyData, defaultLabels: Record<string, str
     const sharedText = labelText(shared);
     const all = own && sharedText ? `${own},${sharedText}` : own || sharedText;
     out += `\n${metricName}${all ? `{${all}}` : ''} ${valueString(val.value)}`;
-    if (openMetrics && val.exemplar) {
-      out += ` # {${labelText(val.exemplar.labelSet)}} ${valueString(val.exemplar.value)} ${val.exemplar.timestamp}`;
-    }
+    if (openMetrics && val.exemplar) out += exemplarText(val.exemplar);
   }
   return out;
 }

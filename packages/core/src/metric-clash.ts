@@ -43,7 +43,7 @@ export function clashError(name: string, existing: unknown, here: MetricShape, i
   if (there === undefined) {
     const { type, labelNames } = (existing ?? {}) as { type?: string; labelNames?: readonly string[] };
     return new TypeError(
-      `prom-http: metric "${name}" is already registered in this registry by the app, not by prom-http ` +
+      `prom-http: metric "${name}" is already registered in this registry by the app or another library, not by prom-http ` +
         `(a ${type ?? 'metric'} with labels [${(labelNames ?? []).join(', ')}]); use ${instead}`,
     );
   }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { resolveClient } from './client.js';
+import { type ExemplarReader, resolveExemplars } from './exemplars.js';
 import { labelString, splitLabels } from './label-values.js';
 import { type NativeConfig, resolveNativeConfig } from './native/histogram.js';
 import {
@@ -68,6 +69,8 @@ export interface ResolvedOptions<Req, Res> {
   cluster: boolean;
   /** Native buckets of the duration histogram, and the settings of custom histograms' `native: true`; null when off. */
   nativeHistograms: NativeConfig | null;
+  /** How the exemplar of a request is read; null when `exemplars` is off. */
+  exemplars: ExemplarReader<Req, Res> | null;
 }
 
 /** The options that shape only the default metrics: those `exportDefaults(options)` takes later. */
@@ -88,6 +91,7 @@ export const DEFAULT_METRIC_OPTIONS: ReadonlySet<string> = new Set([
   'pruneAgedBuckets',
   'normalizePath',
   'unmatchedLabel',
+  'exemplars',
 ]);
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -347,6 +351,7 @@ export function resolveOptions<Req, Res>(
     seriesLimit,
     cluster: expectBoolean('cluster', opts.cluster, false),
     nativeHistograms: resolveNativeConfig('nativeHistograms', opts.nativeHistograms),
+    exemplars: resolveExemplars<Req, Res>(opts.exemplars, 'option "exemplars"'),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Registry, Summary } from 'prom-client';
 import type { Client } from './client.js';
+import { attachBucketExemplars, type SeriesExemplars, writeExemplar } from './exemplars.js';
 import {
   type ByteWriter,
   escapeLabelValue,
@@ -39,6 +40,8 @@ export class Series {
   sum = 0;
   count = 0;
   exceptions = 0;
+  /** The latest exemplars, from the first request with one (`exemplars` option); see exemplars.ts. */
+  exemplars: SeriesExemplars | null = null;
   constructor(
     /** Label values in exposition order, for `get()`. */
     readonly labels: Record<string, string>,
@@ -107,13 +110,13 @@ export class SeriesStore {
   private readonly overflowKeySuffix: string | null;
 
   /** The series of the last observation: consecutive requests mostly repeat it, and it spares three lookups. */
-  protected last: Series | null = null;
+  private last: Series | null = null;
 
   /**
-   * Records one finished request. `status`: the status label's value (the code itself, or as `statusFormat` made
-   * it); `dynamic`: the per-request default label values (null when none).
+   * Records one finished request, and gives the series it was counted in. `status`: the status label's value (the
+   * code itself, or as `statusFormat` made it); `dynamic`: the per-request default label values (null when none).
    */
-  observe(method: string, route: string, status: number | string, seconds: number, exception: boolean, dynamic: string[] | null): void {
+  observe(method: string, route: string, status: number | string, seconds: number, exception: boolean, dynamic: string[] | null): Series {
     const key = dynamic === null ? status : `${status}\u0000${dynamic.join('\u0000')}`;
     let series = this.last;
     if (series === null || series.key !== key || series.route !== route || series.method !== method) {
@@ -131,6 +134,7 @@ export class SeriesStore {
       }
     }
     this.summary?.observe(series.labels, seconds);
+    return series;
   }
 
   private lookup(method: string, route: string, status: number | string, key: number | string, dynamic: string[] | null): Series {
@@ -213,9 +217,8 @@ export class NativeSeriesStore extends SeriesStore {
     seconds: number,
     exception: boolean,
     dynamic: string[] | null,
-  ): void {
-    super.observe(method, route, status, seconds, exception, dynamic);
-    const series = this.last as Series;
+  ): Series {
+    const series = super.observe(method, route, status, seconds, exception, dynamic);
     let native = this.lastNative;
     if (series !== this.lastSeries || native === null) {
       native = this.natives.get(series) ?? null;
@@ -227,6 +230,7 @@ export class NativeSeriesStore extends SeriesStore {
       this.lastNative = native;
     }
     native.observe(seconds);
+    return series;
   }
 
   override reset(): void {
@@ -273,12 +277,14 @@ export class DurationHistogram extends StoreFamily {
     const values: NonNullable<FamilyData['values']> = [];
     const { buckets } = this.store;
     for (const s of this.store.series) {
+      const first = values.length;
       let acc = 0;
       for (let i = 0; i < buckets.length; i++) {
         acc += s.counts[i] as number;
         values.push({ labels: { le: buckets[i] as number }, sharedLabels: s.labels, value: acc, metricName: `${this.name}_bucket` });
       }
       values.push({ labels: { le: '+Inf' }, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_bucket` });
+      if (s.exemplars !== null) attachBucketExemplars(values, first, s.exemplars);
       values.push({ labels: {}, sharedLabels: s.labels, value: s.sum, metricName: `${this.name}_sum` });
       values.push({ labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count` });
     }
@@ -315,16 +321,20 @@ export class DurationHistogram extends StoreFamily {
     const { bucket, inf, sum, count } = p;
     for (const s of this.store.series) {
       const text = s.textBytes;
+      // The 0.0.4 text format has no exemplars.
+      const exemplars = openMetrics ? s.exemplars : null;
       let acc = 0;
       for (let i = 0; i < bucket.length; i++) {
         acc += s.counts[i] as number;
         w.bytes(bucket[i] as Buffer);
         w.bytes(text);
         w.value(acc);
+        if (exemplars !== null) writeExemplar(w, exemplars.buckets[i]);
       }
       w.bytes(inf);
       w.bytes(text);
       w.value(s.count);
+      if (exemplars !== null) writeExemplar(w, exemplars.buckets[bucket.length]);
       w.bytes(sum);
       w.bytes(text);
       w.value(s.sum);
@@ -359,7 +369,10 @@ export class RequestCounter extends StoreFamily {
     for (const s of this.store.series) {
       const value = this.exceptions ? s.exceptions : s.count;
       if (this.exceptions && value === 0) continue;
-      values.push({ labels: { ...s.labels }, value });
+      const sample: (typeof values)[number] = { labels: { ...s.labels }, value };
+      const exemplar = this.exceptions ? null : s.exemplars?.total;
+      if (exemplar != null) sample.exemplar = exemplar;
+      values.push(sample);
     }
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
@@ -373,6 +386,7 @@ export class RequestCounter extends StoreFamily {
       w.bytes(sample);
       w.bytes(s.textBytes);
       w.value(value);
+      if (openMetrics && !this.exceptions) writeExemplar(w, s.exemplars?.total);
     }
   }
 }

@@ -11,6 +11,16 @@ describe('MetricsOptions', () => {
     type Authorize = NonNullable<MetricsOptions<FrameworkRequest, unknown>['authorize']>;
     expectTypeOf<Parameters<Authorize>[0]>().toEqualTypeOf<FrameworkRequest | IncomingMessage>();
   });
+
+  it('takes exemplars as a boolean or a function of the framework request and response giving labels', () => {
+    type Exemplars = NonNullable<MetricsOptions<FrameworkRequest, { statusCode: number }>['exemplars']>;
+    expectTypeOf<true>().toMatchTypeOf<Exemplars>();
+    const read: Exemplars = (req, res) => ({ trace_id: req.get('x-trace-id') ?? '', status: String(res.statusCode) });
+    expectTypeOf(read).toMatchTypeOf<Exemplars>();
+    // @ts-expect-error labels are strings
+    const bad: Exemplars = () => ({ trace_id: 1 });
+    void bad;
+  });
 });
 
 describe('the client types', () => {

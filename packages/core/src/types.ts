@@ -1,3 +1,5 @@
+// Every public type of the packages in one file, over 400 lines for that reason: the options and their TSDoc are
+// what users read (and what the API reports list), and one file keeps each name next to the ones it refers to.
 import type { IncomingMessage, Server } from 'node:http';
 
 /**
@@ -63,6 +65,13 @@ export type LabelFunction<Req, Res> = (req: Req, res: Res) => LabelValue;
 
 /** A label given as a static value or as a per-request function. */
 export type LabelSource<Req, Res> = LabelValue | LabelFunction<Req, Res>;
+
+/**
+ * Reads the exemplar labels of a request for a tracer other than OpenTelemetry, once its response is done (with
+ * the same `req` and `res` as label functions): e.g. `{ trace_id, span_id }`, or `undefined` for no exemplar.
+ * Label names and values together may have at most 128 characters (OpenMetrics); longer ones are dropped.
+ */
+export type ExemplarFunction<Req, Res> = (req: Req, res: Res) => Readonly<Record<string, string>> | null | undefined;
 
 /** A named function deriving the route label from the request; its name becomes the label name. */
 export type GroupByFunction<Req> = (req: Req) => string;
@@ -223,6 +232,16 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
    */
   cluster?: boolean;
   /**
+   * Attach an exemplar to `http_request_total` and to the bucket of `http_request_duration_seconds` each request
+   * falls in (the latest one per series and bucket). `true` takes `{ trace_id, span_id }` from the OpenTelemetry
+   * span active when the request reached the middleware or plugin, when that trace is sampled (needs the optional
+   * peer `@opentelemetry/api`); a function reads them from the request (see {@link ExemplarFunction}). Exemplars are
+   * served in OpenMetrics text only (Prometheus asks for it; it keeps them with `--enable-feature=exemplar-storage`),
+   * never in the 0.0.4 text format.
+   * @defaultValue `false`
+   */
+  exemplars?: boolean | ExemplarFunction<Req, Res>;
+  /**
    * Keep Prometheus native (sparse exponential) buckets in the duration histogram too, beside its classic
    * `buckets`. They are served in the protobuf exposition only, to a scrape that asks for it (Prometheus with
    * native histograms on); the text formats stay classic. `true` takes the default settings; the object also
@@ -310,6 +329,7 @@ export type DefaultMetricsOptions<Req = unknown, Res = unknown> = Pick<
   | 'pruneAgedBuckets'
   | 'normalizePath'
   | 'unmatchedLabel'
+  | 'exemplars'
 >;
 
 /** The series `info()` returns: the info metric with its labels. */
@@ -335,6 +355,15 @@ export interface CustomMetricOptions<Req = unknown, Res = unknown> {
    * @defaultValue the instance's `seriesLimit`
    */
   seriesLimit?: number;
+  /**
+   * Counters and histograms: attach an exemplar to each observation, as the instance's `exemplars` option does
+   * (`true`: the OpenTelemetry span active when the request entered the wrapper). The metric is made with the
+   * client's `enableExemplars`; one the app registered under the same name must have it too. Exemplars show in
+   * OpenMetrics scrapes of prom-http's endpoint whatever the registry's content type (the client's own
+   * `registry.metrics()` shows them only for a registry of OpenMetrics content type).
+   * @defaultValue `false`
+   */
+  exemplars?: boolean | ExemplarFunction<Req, Res>;
   /** Histogram buckets (seconds). @defaultValue prom-client's default buckets */
   buckets?: number[];
   /**

@@ -1,0 +1,137 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import express from 'express';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Registry } from '../../../test/helpers/client.js';
+import { parseExposition, type Sample } from '../../../test/helpers/exposition.js';
+import { type ExpressMetricsOptions, metrics } from './index.js';
+
+const OPENMETRICS = 'application/openmetrics-text; version=1.0.0';
+const TRACE_A = '0af7651916cd43dd8448eb211c80319c';
+const SPAN_A = 'b7ad6b7169203331';
+const TRACE_B = '4bf92f3577b34da6a3ce929d0e0e4736';
+const SPAN_B = '00f067aa0ba902b7';
+
+beforeAll(() => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+});
+afterAll(() => {
+  context.disable();
+});
+
+const servers: Server[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+/**
+ * An app on a Node server whose 'request' event runs in the context of the span named by the request's
+ * `x-span` header (`traceId-spanId`), as OpenTelemetry's HTTP instrumentation runs it in the server span's.
+ */
+function traced(app: express.Express): Server {
+  const server = createServer(app);
+  const emit = server.emit as (this: Server, event: string, ...args: unknown[]) => boolean;
+  server.emit = function tracedEmit(this: Server, event: string, ...args: unknown[]) {
+    const header = event === 'request' ? (args[0] as IncomingMessage).headers['x-span'] : undefined;
+    if (typeof header !== 'string') return emit.call(this, event, ...args);
+    const [traceId = '', spanId = ''] = header.split('-');
+    const span = trace.wrapSpanContext({ traceId, spanId, traceFlags: 1 });
+    return context.with(trace.setSpan(context.active(), span), () => emit.call(this, event, ...args));
+  } as Server['emit'];
+  servers.push(server);
+  return server;
+}
+
+function build(options: ExpressMetricsOptions) {
+  const app = express();
+  const m = metrics({ registry: new Registry(), collectDefaultMetrics: false, buckets: [0.1, 1], ...options });
+  app.use(m);
+  return { app, m, server: traced(app) };
+}
+
+async function scrape(server: Server, accept = OPENMETRICS): Promise<{ text: string; samples: (name: string) => Sample[] }> {
+  const { text } = await request(server).get('/metrics').set('accept', accept);
+  return { text, samples: (name) => parseExposition(text).filter((s) => s.name === name) };
+}
+
+describe('express exemplars', () => {
+  it('exemplars: true puts the trace and span of the request on its bucket and on http_request_total', async () => {
+    const { app, server } = build({ exemplars: true });
+    app.get('/users/:id', (_req, res) => {
+      res.send('ok');
+    });
+    // Spans created later (here, a child the handler would start) do not change the request's exemplar.
+    app.get('/slow', (_req, res) => {
+      const child = trace.wrapSpanContext({ traceId: TRACE_B, spanId: 'ffffffffffffffff', traceFlags: 1 });
+      context.with(trace.setSpan(context.active(), child), () => setTimeout(() => res.send('late'), 150));
+    });
+    const before = Date.now() / 1000;
+    await request(server).get('/users/1').set('x-span', `${TRACE_A}-${SPAN_A}`);
+    await request(server).get('/users/2');
+    await request(server).get('/slow').set('x-span', `${TRACE_B}-${SPAN_B}`);
+
+    const { samples, text } = await scrape(server);
+    const totals = samples('http_request_total').map((s) => [s.labels.path, s.value, s.exemplar?.labels, s.exemplar?.value]);
+    expect(totals).toEqual([
+      ['/users/:id', 2, { trace_id: TRACE_A, span_id: SPAN_A }, 1],
+      ['/slow', 1, { trace_id: TRACE_B, span_id: SPAN_B }, 1],
+    ]);
+    const users = samples('http_request_duration_seconds_bucket').filter((s) => s.labels.path === '/users/:id');
+    expect(users.map((s) => [s.labels.le, s.value, s.exemplar?.labels])).toEqual([
+      ['0.1', 2, { trace_id: TRACE_A, span_id: SPAN_A }],
+      ['1', 2, undefined],
+      ['+Inf', 2, undefined],
+    ]);
+    const exemplar = users[0]?.exemplar;
+    expect(exemplar?.value).toBeLessThanOrEqual(0.1);
+    expect(exemplar?.timestamp).toBeGreaterThanOrEqual(before);
+    expect(exemplar?.timestamp).toBeLessThanOrEqual(Date.now() / 1000);
+    const slow = samples('http_request_duration_seconds_bucket').filter((s) => s.labels.path === '/slow');
+    expect(slow.map((s) => s.exemplar?.labels.trace_id)).toEqual([undefined, TRACE_B, undefined]);
+    expect(slow[1]?.exemplar?.value).toBeGreaterThan(0.1);
+    expect(text.endsWith('# EOF\n')).toBe(true);
+
+    // The 0.0.4 text format never carries exemplars.
+    const plain = await scrape(server, 'text/plain');
+    expect(plain.text).not.toContain(TRACE_A);
+    expect(plain.samples('http_request_total').map((s) => s.value)).toEqual([2, 1]);
+  });
+
+  it('a function reads the exemplar from the request once the response is done', async () => {
+    const { app, server } = build({
+      exemplars: (req, res) => {
+        const id = req.get('x-request-id');
+        return id === undefined ? undefined : { request_id: id, status: String(res.statusCode) };
+      },
+    });
+    app.get('/a', (_req, res) => {
+      res.status(201).send('ok');
+    });
+    await request(server).get('/a').set('x-request-id', 'r-42');
+    await request(server).get('/a');
+    const { samples } = await scrape(server);
+    expect(samples('http_request_total').map((s) => [s.value, s.exemplar?.labels])).toEqual([[2, { request_id: 'r-42', status: '201' }]]);
+  });
+
+  it('custom counters and histograms take exemplars: the span active when the request entered the wrapper', async () => {
+    const { app, m, server } = build({});
+    const reads = m.counter('user_reads_total', 'Reads', { exemplars: true, labels: { user: (req) => req.params.id } });
+    const timing = m.histogram('user_read_seconds', 'Read time', { exemplars: true, buckets: [1] });
+    app.get('/users/:id', reads, timing, (_req, res) => {
+      res.send('ok');
+    });
+    await request(server).get('/users/7').set('x-span', `${TRACE_A}-${SPAN_A}`);
+    const { samples } = await scrape(server);
+    expect(samples('user_reads_total').map((s) => [s.labels.user, s.value, s.exemplar?.labels])).toEqual([
+      ['7', 1, { trace_id: TRACE_A, span_id: SPAN_A }],
+    ]);
+    expect(samples('user_read_seconds_bucket').map((s) => [s.labels.le, s.exemplar?.labels.span_id])).toEqual([
+      ['1', SPAN_A],
+      ['+Inf', undefined],
+    ]);
+    // Off for the default families: no exemplar there.
+    expect(samples('http_request_total').every((s) => s.exemplar === undefined)).toBe(true);
+  });
+});
