@@ -236,8 +236,8 @@ export interface MetricsOptions<Req = unknown, Res = unknown> {
    * falls in (the latest one per series and bucket). `true` takes `{ trace_id, span_id }` from the OpenTelemetry
    * span active when the request reached the middleware or plugin, when that trace is sampled (needs the optional
    * peer `@opentelemetry/api`); a function reads them from the request (see {@link ExemplarFunction}). Exemplars are
-   * served in OpenMetrics text only (Prometheus asks for it; it keeps them with `--enable-feature=exemplar-storage`),
-   * never in the 0.0.4 text format.
+   * served in OpenMetrics text and in the protobuf exposition (Prometheus asks for one of them; it keeps them with
+   * `--enable-feature=exemplar-storage`), never in the 0.0.4 text format.
    * @defaultValue `false`
    */
   exemplars?: boolean | ExemplarFunction<Req, Res>;

@@ -2,7 +2,14 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BOTH_CLIENTS } from '../../../../test/helpers/client.js';
 import { type DecodedFamily, decodeFamilies, labelsOf } from '../../../../test/helpers/protobuf.js';
-import { answerScrape, generateMetrics, renderExposition, wantsOpenMetrics, wantsProtobuf } from '../exposition.js';
+import {
+  answerScrape,
+  generateMetrics,
+  OPENMETRICS_CONTENT_TYPE,
+  renderExposition,
+  wantsOpenMetrics,
+  wantsProtobuf,
+} from '../exposition.js';
 import { NativeHistogram, resolveNativeConfig } from '../native/histogram.js';
 import { kNativeSeries } from '../native/series.js';
 import { PROTOBUF_CONTENT_TYPE, ProtoWriter } from './protobuf.js';
@@ -217,6 +224,29 @@ describe.each(BOTH_CLIENTS)('the protobuf exposition of a %s registry', (_name, 
     });
     // A native series without any bucket and a zero threshold of 0 is marked by a no-op span.
     expect(size?.metric[1]?.histogram).toMatchObject({ schema: 2, zeroThreshold: 0, zeroCount: 0, positiveSpan: [{}] });
+  });
+
+  it('carries the exemplars of counters and histogram buckets (listed with the series too when it is native)', async () => {
+    // The clients take exemplars only on a registry of the OpenMetrics content type.
+    const OpenMetricsRegistry = client.Registry as unknown as new (contentType: string) => InstanceType<typeof client.Registry>;
+    const r = new OpenMetricsRegistry(OPENMETRICS_CONTENT_TYPE);
+    const counter = new client.Counter({ name: 'traced_total', help: 'Traced', registers: [r], enableExemplars: true });
+    const histogram = new client.Histogram({ name: 'traced_seconds', help: 'Traced', buckets: [1], registers: [r], enableExemplars: true });
+    const before = Date.now() / 1000;
+    (counter.inc as (o: object) => void)({ labels: {}, value: 2, exemplarLabels: { trace_id: 'abc' } });
+    (histogram.observe as (o: object) => void)({ labels: {}, value: 0.5, exemplarLabels: { trace_id: 'def' } });
+    (histogram.observe as (o: object) => void)({ labels: {}, value: 3, exemplarLabels: { trace_id: 'ghi' } });
+    const native = new NativeHistogram(resolveNativeConfig('native', true)!);
+    (histogram as unknown as Record<symbol, unknown>)[kNativeSeries] = () => [[{}, native]];
+    const [traced, seconds] = decode((await renderExposition(r, { accept: PROTOBUF_ACCEPT })).body as Buffer);
+    const exemplarOf = (traceId: string, value: number) => ({ label: [{ name: 'trace_id', value: traceId }], value });
+    expect(traced?.metric[0]?.counter).toMatchObject({ value: 2, exemplar: exemplarOf('abc', 2) });
+    const timestamp = traced?.metric[0]?.counter.exemplar.timestamp;
+    expect(timestamp.seconds + timestamp.nanos / 1e9).toBeGreaterThanOrEqual(Math.floor(before));
+    expect(timestamp.seconds).toBeLessThanOrEqual(Date.now() / 1000);
+    const h = seconds?.metric[0]?.histogram;
+    expect(h.bucket).toMatchObject([{ cumulativeCount: 1, upperBound: 1, exemplar: exemplarOf('def', 0.5) }]);
+    expect(h.exemplars).toMatchObject([exemplarOf('def', 0.5), exemplarOf('ghi', 3)]);
   });
 
   it('is what a scrape asking for it gets, gzipped when accepted', async () => {

@@ -136,10 +136,15 @@ const HISTOGRAM = {
   positiveSpan: 12,
   positiveDelta: 13,
 } as const;
-const BUCKET = { count: 1, upperBound: 2, countFloat: 4 } as const;
+const BUCKET = { count: 1, upperBound: 2, exemplar: 3, countFloat: 4 } as const;
+const COUNTER = { value: 1, exemplar: 2 } as const;
+const NATIVE_EXEMPLARS = 16;
+const EXEMPLAR = { label: 1, value: 2, timestamp: 3 } as const;
+const TIMESTAMP = { seconds: 1, nanos: 2 } as const;
 const SPAN = { offset: 1, length: 2 } as const;
 
 type Labels = Record<string, string | number>;
+type Exemplar = NonNullable<NonNullable<FamilyData['values']>[number]['exemplar']>;
 
 /** A count: the integer field when it is a non-negative integer, else the `_float` one. */
 function count(w: ProtoWriter, intField: number, floatField: number, value: number): void {
@@ -147,6 +152,7 @@ function count(w: ProtoWriter, intField: number, floatField: number, value: numb
   else w.double(floatField, value);
 }
 
+/** Label pairs (field 1 of a Metric and of an Exemplar). */
 function labelPairs(w: ProtoWriter, labels: Labels): void {
   for (const name in labels) {
     const pair = w.begin(METRIC.label);
@@ -154,6 +160,21 @@ function labelPairs(w: ProtoWriter, labels: Labels): void {
     w.string(LABEL.value, String(labels[name]));
     w.end(pair);
   }
+}
+
+/** An exemplar (its timestamp is in seconds, as the clients keep it). */
+function exemplar(w: ProtoWriter, field: number, e: Exemplar): void {
+  const message = w.begin(field);
+  labelPairs(w, e.labelSet);
+  w.double(EXEMPLAR.value, e.value);
+  if (typeof e.timestamp === 'number' && Number.isFinite(e.timestamp) && e.timestamp >= 0) {
+    const timestamp = w.begin(EXEMPLAR.timestamp);
+    const seconds = Math.floor(e.timestamp);
+    w.uint(TIMESTAMP.seconds, seconds);
+    w.uint(TIMESTAMP.nanos, Math.min(999_999_999, Math.round((e.timestamp - seconds) * 1e9)));
+    w.end(timestamp);
+  }
+  w.end(message);
 }
 
 /** The labels of a sample as exported: its own, its shared ones, then the registry's defaults it lacks. */
@@ -169,8 +190,10 @@ interface Series {
   labels: Labels;
   /** Key of the labels before the registry's defaults, to find the series' native buckets. */
   key: string;
-  /** `[upper bound, cumulative count]` (histogram) or `[quantile, value]` (summary). */
-  points: Array<[number, number]>;
+  /** `[upper bound, cumulative count]` (histogram) or `[quantile, value]` (summary), with the bucket's exemplar. */
+  points: Array<[number, number, Exemplar | null]>;
+  /** The exemplars of the buckets, the +Inf one included (native histograms list them apart). */
+  exemplars: Exemplar[];
   sum: number;
   count: number;
 }
@@ -183,7 +206,7 @@ function gather(data: FamilyData, defaults: Labels | null, pointLabel: 'le' | 'q
     const key = seriesKey(own);
     let series = byKey.get(key);
     if (series === undefined) {
-      series = { labels: sampleLabels(value, defaults, pointLabel), key, points: [], sum: 0, count: 0 };
+      series = { labels: sampleLabels(value, defaults, pointLabel), key, points: [], exemplars: [], sum: 0, count: 0 };
       byKey.set(key, series);
     }
     const name = value.metricName ?? data.name;
@@ -192,8 +215,10 @@ function gather(data: FamilyData, defaults: Labels | null, pointLabel: 'le' | 'q
     else {
       const point = value.labels?.[pointLabel] ?? value.sharedLabels?.[pointLabel];
       const at = point === '+Inf' ? Number.POSITIVE_INFINITY : Number(point);
+      const e = value.exemplar ?? null;
+      if (e !== null) series.exemplars.push(e);
       // The +Inf bucket is the sample count: client_golang leaves it out too.
-      if (!(pointLabel === 'le' && at === Number.POSITIVE_INFINITY)) series.points.push([at, value.value]);
+      if (!(pointLabel === 'le' && at === Number.POSITIVE_INFINITY)) series.points.push([at, value.value, e]);
     }
   }
   return [...byKey.values()];
@@ -243,14 +268,19 @@ export function encodeFamily(w: ProtoWriter, data: FamilyData, defaults: Labels 
       const histogram = w.begin(METRIC.histogram);
       count(w, HISTOGRAM.count, HISTOGRAM.countFloat, series.count);
       w.double(HISTOGRAM.sum, series.sum);
-      for (const [upperBound, cumulative] of series.points) {
+      for (const [upperBound, cumulative, e] of series.points) {
         const bucket = w.begin(HISTOGRAM.bucket);
         count(w, BUCKET.count, BUCKET.countFloat, cumulative);
         w.double(BUCKET.upperBound, upperBound);
+        if (e !== null) exemplar(w, BUCKET.exemplar, e);
         w.end(bucket);
       }
       const nativeSeries = natives?.get(series.key);
-      if (nativeSeries !== undefined) nativeFields(w, nativeSeries);
+      if (nativeSeries !== undefined) {
+        nativeFields(w, nativeSeries);
+        // A native histogram has no buckets to attach exemplars to: they are listed with the series.
+        for (const e of series.exemplars) exemplar(w, NATIVE_EXEMPLARS, e);
+      }
       w.end(histogram);
       w.end(metric);
     }
@@ -277,7 +307,8 @@ export function encodeFamily(w: ProtoWriter, data: FamilyData, defaults: Labels 
       const metric = w.begin(FAMILY.metric);
       labelPairs(w, sampleLabels(value, defaults, null));
       const inner = w.begin(field);
-      w.double(1, value.value);
+      w.double(COUNTER.value, value.value);
+      if (field === METRIC.counter && value.exemplar != null) exemplar(w, COUNTER.exemplar, value.exemplar);
       w.end(inner);
       w.end(metric);
     }

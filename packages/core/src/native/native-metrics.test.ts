@@ -132,6 +132,20 @@ describe('the duration histogram with nativeHistograms', () => {
   });
 });
 
+describe('with exemplars', () => {
+  it('the protobuf exposition carries the exemplars of the request counter and of the native duration histogram', async () => {
+    const e = engine({ nativeHistograms: true, exemplars: () => ({ trace_id: 'abc' }) });
+    const req = { route: '/x', url: '/x' };
+    const record = e.track(req, {}, new (await import('node:http')).ServerResponse({} as never), 'GET', '/x');
+    e.finish(record as never, req, {}, 200);
+    const [total] = await seriesOf(e.registry, 'http_request_total');
+    expect(total?.counter.exemplar).toMatchObject({ label: [{ name: 'trace_id', value: 'abc' }], value: 1 });
+    const [duration] = await seriesOf(e.registry, 'http_request_duration_seconds');
+    expect(duration?.histogram.schema).toBe(3);
+    expect(duration?.histogram.exemplars).toMatchObject([{ label: [{ name: 'trace_id', value: 'abc' }] }]);
+  });
+});
+
 describe('the option nativeHistograms', () => {
   it.each([
     ['yes', /option "nativeHistograms" must be a boolean or an object/],
