@@ -201,13 +201,19 @@ interface Series {
 /** Groups the `_bucket`/quantile, `_sum` and `_count` samples of a histogram or summary by series. */
 function gather(data: FamilyData, defaults: Labels | null, pointLabel: 'le' | 'quantile'): Series[] {
   const byKey = new Map<string, Series>();
+  // Samples that share one `sharedLabels` object (our own families' `getForPromString`) are one series: its key
+  // is made once rather than per bucket.
+  let shared: object | undefined;
+  let series: Series | undefined;
   for (const value of data.values ?? []) {
-    const own = sampleLabels(value, null, pointLabel);
-    const key = seriesKey(own);
-    let series = byKey.get(key);
-    if (series === undefined) {
-      series = { labels: sampleLabels(value, defaults, pointLabel), key, points: [], exemplars: [], sum: 0, count: 0 };
-      byKey.set(key, series);
+    if (value.sharedLabels === undefined || value.sharedLabels !== shared || series === undefined) {
+      const key = seriesKey(sampleLabels(value, null, pointLabel));
+      series = byKey.get(key);
+      if (series === undefined) {
+        series = { labels: sampleLabels(value, defaults, pointLabel), key, points: [], exemplars: [], sum: 0, count: 0 };
+        byKey.set(key, series);
+      }
+      shared = value.sharedLabels;
     }
     const name = value.metricName ?? data.name;
     if (name.endsWith('_sum')) series.sum = value.value;
