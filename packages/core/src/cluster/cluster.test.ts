@@ -22,8 +22,9 @@ import {
   renderAggregated,
   type SourceTable,
 } from './aggregate.js';
+import { FamilyEncoder } from './family-encoding.js';
 import { setupClusterPrimary } from './primary.js';
-import { FamilyEncoder, type WireFamily } from './wire.js';
+import type { WireFamily } from './wire.js';
 import { clusterRenderer } from './worker.js';
 
 // ─── aggregation, in process ───────────────────────────────────────────────────────────────────────

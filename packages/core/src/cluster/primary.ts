@@ -24,10 +24,10 @@ import {
   renderAggregated,
   SourceTable,
 } from './aggregate.js';
+import { FamilyEncoder } from './family-encoding.js';
 import {
   COLLECT,
   DEFAULT_CLUSTER_TIMEOUT,
-  FamilyEncoder,
   HELLO,
   isMessage,
   type Message,
