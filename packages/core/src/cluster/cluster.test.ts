@@ -12,18 +12,11 @@ import { freePort } from '../../../../test/helpers/ports.js';
 import { ByteWriter } from '../exposition-format.js';
 import { DEFAULT_BUCKETS } from '../options.js';
 import { registerRequestFamilies, type SeriesStore } from '../request-metrics.js';
-import {
-  type AggregatedFamily,
-  asReported,
-  ClusterTables,
-  type Contribution,
-  exactSum as exactSumOf,
-  type Reported,
-  renderAggregated,
-  type SourceTable,
-} from './aggregate.js';
+import { type AggregatedFamily, asReported, ClusterTables, type Contribution, type Reported, type SourceTable } from './aggregate.js';
+import { exactSum as exactSumOf } from './exact-sum.js';
 import { FamilyEncoder } from './family-encoding.js';
 import { setupClusterPrimary } from './primary.js';
+import { renderAggregated } from './render-aggregated.js';
 import type { WireFamily } from './wire.js';
 import { clusterRenderer } from './worker.js';
 

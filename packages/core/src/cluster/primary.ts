@@ -14,17 +14,9 @@ import {
 import { ByteWriter } from '../exposition-format.js';
 import { startHttpServer } from '../metrics-server.js';
 import type { ClusterPrimary, ClusterPrimaryOptions, Exposition, GenerateOptions } from '../types.js';
-import {
-  type AggregatedFamily,
-  asReported,
-  ClusterTables,
-  type Contribution,
-  type ExtraGauge,
-  type Reported,
-  renderAggregated,
-  SourceTable,
-} from './aggregate.js';
+import { type AggregatedFamily, asReported, ClusterTables, type Contribution, type Reported, SourceTable } from './aggregate.js';
 import { FamilyEncoder } from './family-encoding.js';
+import { type ExtraGauge, renderAggregated } from './render-aggregated.js';
 import {
   COLLECT,
   DEFAULT_CLUSTER_TIMEOUT,
