@@ -252,7 +252,9 @@ describe('a second instance on the same registry', () => {
   it('says when the app registered a default metric name itself, even with the same labels', () => {
     const registry = new Registry();
     new Counter({ name: 'http_request_total', help: 'mine', labelNames: ['method', 'path', 'status'], registers: [registry] });
-    expect(() => engine({ registry })).toThrow(/"http_request_total" is already registered in this registry by the app or another library, not by prom-http/);
+    expect(() => engine({ registry })).toThrow(
+      /"http_request_total" is already registered in this registry by the app or another library, not by prom-http/,
+    );
   });
 });
 
