@@ -109,11 +109,7 @@ export class CustomMetric<Req, Res> {
     }
     const shape: Record<string, unknown> = { type: kind, labels: labelNames, seriesLimit };
     for (const key of PASS_THROUGH[kind]) shape[key] = opts[key];
-    const nativeConfig =
-      kind === 'histogram'
-        ? resolveNativeConfig('native', opts.native, defaults.nativeHistograms ?? DEFAULT_NATIVE_CONFIG, ` of metric "${name}"`)
-        : null;
-    if (opts.native !== undefined) shape.native = nativeConfig;
+    const nativeConfig = nativeConfigOf(kind, name, opts.native, defaults.nativeHistograms, shape);
     this.exemplars = resolveExemplars<Req, Res>(opts.exemplars, `option "exemplars" of metric "${name}"`);
     const exemplars = this.exemplars !== null;
 
@@ -149,9 +145,7 @@ export class CustomMetric<Req, Res> {
       );
     }
     this.series = boundOf(metric, (seriesLimit as number | undefined) ?? defaults.seriesLimit);
-    this.native = nativeSetOf(metric, nativeConfig);
-    // The client exports a histogram without labels from creation: its native buckets too.
-    if (labelNames.length === 0) this.native?.of('', {});
+    this.native = nativeSetOf(metric, nativeConfig, labelNames.length === 0);
     this.overflowLabels = { ...this.staticLabels };
     for (const [n] of this.dynamicLabels) this.overflowLabels[n] = OVERFLOW;
 
@@ -299,13 +293,27 @@ function nativeKey(labels: Record<string, string>): string {
   return key;
 }
 
+/** The native bucket settings of a histogram's `native` option (null: none), recorded in its shape when given. */
+function nativeConfigOf(
+  kind: CustomKind,
+  name: string,
+  value: unknown,
+  instance: NativeConfig | null | undefined,
+  shape: Record<string, unknown>,
+): NativeConfig | null {
+  if (kind !== 'histogram') return null;
+  const config = resolveNativeConfig('native', value, instance ?? DEFAULT_NATIVE_CONFIG, ` of metric "${name}"`);
+  if (value !== undefined) shape.native = config;
+  return config;
+}
+
 const nativeSets = new WeakMap<object, NativeSeriesSet>();
 
 /**
  * The native buckets kept beside a client histogram (which has none), shared by every wrapper of it: made by the
  * first wrapper with `native`, found through the metric by the protobuf exposition, emptied with the metric.
  */
-function nativeSetOf(metric: AnyMetric, config: NativeConfig | null): NativeSeriesSet | null {
+function nativeSetOf(metric: AnyMetric, config: NativeConfig | null, unlabelled: boolean): NativeSeriesSet | null {
   const existing = nativeSets.get(metric);
   if (existing !== undefined || config === null) return existing ?? null;
   const set = new NativeSeriesSet(config);
@@ -316,9 +324,15 @@ function nativeSetOf(metric: AnyMetric, config: NativeConfig | null): NativeSeri
     },
   });
   const reset = metric.reset;
+  // The client exports a histogram without labels from creation (and again after a reset): its native buckets too.
+  const zero = () => {
+    if (unlabelled) set.of('', {});
+  };
   metric.reset = function resetWithNativeSeries(this: AnyMetric) {
     set.clear();
+    zero();
     reset.call(this);
   };
+  zero();
   return set;
 }

@@ -15,18 +15,12 @@ import { ByteWriter } from '../exposition-format.js';
 import { registerTestFamilies } from '../fixtures/request-families.js';
 import { DEFAULT_BUCKETS } from '../options.js';
 import type { SeriesStore } from '../request-metrics.js';
-import {
-  type AggregatedFamily,
-  asReported,
-  ClusterTables,
-  type Contribution,
-  exactSum as exactSumOf,
-  type Reported,
-  renderAggregated,
-  type SourceTable,
-} from './aggregate.js';
+import { type AggregatedFamily, asReported, ClusterTables, type Contribution, type Reported, type SourceTable } from './aggregate.js';
+import { exactSum as exactSumOf } from './exact-sum.js';
+import { FamilyEncoder } from './family-encoding.js';
 import { setupClusterPrimary } from './primary.js';
-import { FamilyEncoder, type WireFamily } from './wire.js';
+import { renderAggregated } from './render-aggregated.js';
+import type { WireFamily } from './wire.js';
 import { clusterRenderer } from './worker.js';
 
 // ─── aggregation, in process ───────────────────────────────────────────────────────────────────────
@@ -602,236 +596,240 @@ function expectNoCounterWentDown(before: Map<string, number>, after: Map<string,
 
 const total = (body: string) => sumOf(body, 'http_request_total');
 
-describe('node:cluster: 3 workers (Express, Express, Fastify) with cluster: true', () => {
-  let c: Running;
-  beforeAll(async () => {
-    assertBuilt();
-    c = await startCluster({ FRAMEWORKS: 'express,express,fastify', TIMEOUT: '500', NATIVE: '1' });
-  });
-  afterAll(() => c?.app.kill());
-
-  it('every scrape of any worker, of the shared port and of the primary gives the cluster-wide sum', async () => {
-    const sent = [40, 25, 15];
-    for (const [i, w] of c.workers.entries()) expect((await load(w.port as number, sent[i] as number, 4)).ok).toBe(sent[i]);
-    expect((await load(c.appPort, 120, 12)).ok).toBe(120);
-    for (const port of [...c.workers.map((w) => w.port as number), c.appPort, c.primaryPort]) {
-      const { status, contentType, body } = await scrape(port);
-      expect(status).toBe(200);
-      expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
-      expect(total(body)).toBe(200);
-      expect(sumOf(body, 'http_request_duration_seconds_count')).toBe(200);
-      expect(sumOf(body, 'http_request_duration_seconds_bucket', { le: '+Inf' })).toBe(200);
-      expect(sampleValue(body, 'http_requests_in_progress', { method: 'GET' })).toBe(0);
-      expect(sampleValue(body, 'exporter_info', { version: '0.1.0' })).toBe(1);
-      expect(sampleValue(body, 'cluster_workers')).toBe(3);
-      expect(sampleValue(body, 'cluster_workers_responding')).toBe(3);
-      // The primary's own registry is in the sum.
-      expect(sampleValue(body, 'fixture_primary_forks_total')).toBe(3);
-      // prom-client's process metrics keep their own aggregators: 'first' for the version, 'omit' for the start time.
-      expect(sumOf(body, 'nodejs_version_info')).toBe(1);
-      expect(sampleValue(body, 'process_start_time_seconds')).toBeUndefined();
-    }
-  });
-
-  it('under load: each scrape of any worker is within what was sent, none goes back, the last equals it', async () => {
-    const before = total((await scrape(c.primaryPort)).body);
-    const ports = [...c.workers.map((w) => w.port as number), c.appPort];
-    let running = true;
-    const loading = Promise.all([load(c.appPort, 600, 16), ...c.workers.map((w) => load(w.port as number, 100, 4))]).finally(() => {
-      running = false;
+// The process suites run side by side: the two clusters under load one after the other, as their timing checks
+// want the CPU, and beside them the two that mostly wait (for the primary's timeout, for the example to start).
+describe.concurrent('node:cluster under load, one cluster at a time', () => {
+  describe.sequential('3 workers (Express, Express, Fastify) with cluster: true', () => {
+    let c: Running;
+    beforeAll(async () => {
+      assertBuilt();
+      c = await startCluster({ FRAMEWORKS: 'express,express,fastify', TIMEOUT: '500', NATIVE: '1' });
     });
-    const seen: number[] = [];
-    for (let i = 0; running; i++) {
-      const { status, body } = await scrape(ports[i % ports.length] as number);
-      expect(status).toBe(200);
-      seen.push(total(body));
-    }
-    const results = await loading;
-    const sent = results.reduce((n, r) => n + r.ok, 0);
-    expect(sent).toBe(900);
-    expect(seen.length).toBeGreaterThan(2);
-    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1] as number);
-    expect(Math.max(...seen)).toBeLessThanOrEqual(before + sent);
-    for (const port of ports) expect(total((await scrape(port)).body)).toBe(before + sent);
-  });
+    afterAll(() => c?.app.kill());
 
-  it('serves the protobuf exposition on request, with the native histogram buckets summed over the workers', async () => {
-    const accept = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited';
-    const expected = total((await scrape(c.primaryPort)).body);
-    for (const port of [c.workers[1]?.port as number, c.primaryPort]) {
-      const response = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { accept } });
-      expect(response.headers.get('content-type')).toBe(PROTOBUF_CONTENT_TYPE);
-      const families = decodeFamilies(new Uint8Array(await response.arrayBuffer()));
-      expect(families.find((f) => f.name === 'cluster_workers')?.metric[0]?.gauge.value).toBe(3);
-      const duration = families.find((f) => f.name === 'http_request_duration_seconds');
-      let count = 0;
-      for (const { histogram } of duration?.metric ?? []) {
-        count += histogram.sampleCount;
-        expect(histogram.schema).toBe(3);
-        // Every observation is in one native bucket: the zero bucket's count plus the buckets' counts (running
-        // sums of the deltas) is the series' count.
-        let bucket = 0;
-        let inBuckets = 0;
-        for (const delta of histogram.positiveDelta ?? []) {
-          bucket += delta;
-          inBuckets += bucket;
+    it('every scrape of any worker, of the shared port and of the primary gives the cluster-wide sum', async () => {
+      const sent = [40, 25, 15];
+      for (const [i, w] of c.workers.entries()) expect((await load(w.port as number, sent[i] as number, 4)).ok).toBe(sent[i]);
+      expect((await load(c.appPort, 120, 12)).ok).toBe(120);
+      for (const port of [...c.workers.map((w) => w.port as number), c.appPort, c.primaryPort]) {
+        const { status, contentType, body } = await scrape(port);
+        expect(status).toBe(200);
+        expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+        expect(total(body)).toBe(200);
+        expect(sumOf(body, 'http_request_duration_seconds_count')).toBe(200);
+        expect(sumOf(body, 'http_request_duration_seconds_bucket', { le: '+Inf' })).toBe(200);
+        expect(sampleValue(body, 'http_requests_in_progress', { method: 'GET' })).toBe(0);
+        expect(sampleValue(body, 'exporter_info', { version: '0.1.0' })).toBe(1);
+        expect(sampleValue(body, 'cluster_workers')).toBe(3);
+        expect(sampleValue(body, 'cluster_workers_responding')).toBe(3);
+        // The primary's own registry is in the sum.
+        expect(sampleValue(body, 'fixture_primary_forks_total')).toBe(3);
+        // prom-client's process metrics keep their own aggregators: 'first' for the version, 'omit' for the start time.
+        expect(sumOf(body, 'nodejs_version_info')).toBe(1);
+        expect(sampleValue(body, 'process_start_time_seconds')).toBeUndefined();
+      }
+    });
+
+    it('under load: each scrape of any worker is within what was sent, none goes back, the last equals it', async () => {
+      const before = total((await scrape(c.primaryPort)).body);
+      const ports = [...c.workers.map((w) => w.port as number), c.appPort];
+      let running = true;
+      const loading = Promise.all([load(c.appPort, 600, 16), ...c.workers.map((w) => load(w.port as number, 100, 4))]).finally(() => {
+        running = false;
+      });
+      const seen: number[] = [];
+      for (let i = 0; running; i++) {
+        const { status, body } = await scrape(ports[i % ports.length] as number);
+        expect(status).toBe(200);
+        seen.push(total(body));
+      }
+      const results = await loading;
+      const sent = results.reduce((n, r) => n + r.ok, 0);
+      expect(sent).toBe(900);
+      expect(seen.length).toBeGreaterThan(2);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1] as number);
+      expect(Math.max(...seen)).toBeLessThanOrEqual(before + sent);
+      for (const port of ports) expect(total((await scrape(port)).body)).toBe(before + sent);
+    });
+
+    it('serves the protobuf exposition on request, with the native histogram buckets summed over the workers', async () => {
+      const accept = 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited';
+      const expected = total((await scrape(c.primaryPort)).body);
+      for (const port of [c.workers[1]?.port as number, c.primaryPort]) {
+        const response = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { accept } });
+        expect(response.headers.get('content-type')).toBe(PROTOBUF_CONTENT_TYPE);
+        const families = decodeFamilies(new Uint8Array(await response.arrayBuffer()));
+        expect(families.find((f) => f.name === 'cluster_workers')?.metric[0]?.gauge.value).toBe(3);
+        const duration = families.find((f) => f.name === 'http_request_duration_seconds');
+        let count = 0;
+        for (const { histogram } of duration?.metric ?? []) {
+          count += histogram.sampleCount;
+          expect(histogram.schema).toBe(3);
+          // Every observation is in one native bucket: the zero bucket's count plus the buckets' counts (running
+          // sums of the deltas) is the series' count.
+          let bucket = 0;
+          let inBuckets = 0;
+          for (const delta of histogram.positiveDelta ?? []) {
+            bucket += delta;
+            inBuckets += bucket;
+          }
+          expect(inBuckets + (histogram.zeroCount ?? 0)).toBe(histogram.sampleCount);
         }
-        expect(inBuckets + (histogram.zeroCount ?? 0)).toBe(histogram.sampleCount);
+        expect(count).toBe(expected);
       }
-      expect(count).toBe(expected);
-    }
-  });
-
-  it('serves OpenMetrics on request, and only the families of name[]', async () => {
-    const om = await scrape(c.workers[2]?.port as number, '/metrics', { accept: 'application/openmetrics-text; version=1.0.0' });
-    expect(om.contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
-    expect(om.body.endsWith('\n# EOF\n')).toBe(true);
-    expect(om.body).toContain('# TYPE http_request counter\n');
-    const filtered = await scrape(c.workers[0]?.port as number, '/metrics?name[]=http_request_total&name[]=cluster_workers_responding');
-    const names = new Set(parseExposition(filtered.body).map((s: Sample) => s.name));
-    expect([...names]).toEqual(['http_request_total', 'cluster_workers_responding']);
-    expect(total(filtered.body)).toBe(total(om.body));
-  });
-
-  it("a primary set up again gets each worker's tables whole: the same sum, and it stays right", async () => {
-    const before = total((await scrape(c.primaryPort)).body);
-    expect((await fetch(`http://127.0.0.1:${c.workers[0]?.port}/restart-primary`)).status).toBe(200);
-    const restarted = await c.app.waitFor((e) => e.event === 'primary' && e.restarted === true, 'the primary set up again');
-    c.primaryPort = restarted.port as number;
-    // The workers introduce themselves to the new primary in answer to its roll call.
-    let workers = 0;
-    for (let tries = 0; workers < 3 && tries < 40; tries++) {
-      workers = sampleValue((await scrape(c.primaryPort)).body, 'cluster_workers') ?? 0;
-      if (workers < 3) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(workers).toBe(3);
-    for (const port of [c.primaryPort, ...c.workers.map((w) => w.port as number)]) {
-      const { status, body } = await scrape(port);
-      expect(status).toBe(200);
-      expect(sampleValue(body, 'cluster_workers_responding')).toBe(3);
-      // The request to /restart-primary counts too.
-      expect(total(body)).toBe(before + 1);
-    }
-    expect((await load(c.appPort, 30, 3)).ok).toBe(30);
-    expect(total((await scrape(c.primaryPort)).body)).toBe(before + 31);
-  });
-
-  it('a hung worker cannot fail a scrape: it is left out in time, its counters stay, the gauge shows it', async () => {
-    const before = await scrape(c.primaryPort);
-    expect(sampleValue(before.body, 'cluster_workers_responding')).toBe(3);
-    const hung = c.workers[2] as ClusterEvent;
-    const blocked = fetch(`http://127.0.0.1:${hung.port}/block?ms=2500`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    for (const port of [c.workers[0]?.port as number, c.primaryPort]) {
-      const start = performance.now();
-      const during = await scrape(port);
-      const elapsed = performance.now() - start;
-      expect(during.status).toBe(200);
-      expect(elapsed).toBeLessThan(500 + 700);
-      expect(sampleValue(during.body, 'cluster_workers')).toBe(3);
-      expect(sampleValue(during.body, 'cluster_workers_responding')).toBe(2);
-      expect(total(during.body)).toBe(total(before.body));
-      expectNoCounterWentDown(monotonicSamples(before.body), monotonicSamples(during.body));
-    }
-    expect((await blocked).status).toBe(200);
-    const after = await scrape(c.workers[1]?.port as number);
-    expect(sampleValue(after.body, 'cluster_workers_responding')).toBe(3);
-    expect(sampleValue(after.body, 'http_request_total', { path: '/block' })).toBe(1);
-    expect(total(after.body)).toBe(total(before.body) + 1);
-  });
-
-  it('a worker whose metrics cannot be collected is left out like a hung one (last test: it stays broken)', async () => {
-    const before = await scrape(c.primaryPort);
-    const faulty = c.workers[1] as ClusterEvent;
-    expect((await fetch(`http://127.0.0.1:${faulty.port}/break-collect`)).status).toBe(200);
-    const start = performance.now();
-    const after = await scrape(faulty.port as number);
-    expect(performance.now() - start).toBeLessThan(500);
-    expect(after.status).toBe(200);
-    expect(sampleValue(after.body, 'cluster_workers')).toBe(3);
-    expect(sampleValue(after.body, 'cluster_workers_responding')).toBe(2);
-    // Its counters count with their last known values, which predate /break-collect.
-    expect(total(after.body)).toBe(total(before.body));
-    expect(sampleValue(after.body, 'http_request_total', { path: '/break-collect' })).toBeUndefined();
-    expectNoCounterWentDown(monotonicSamples(before.body), monotonicSamples(after.body));
-    const warning = 'PromHttpWarning: collecting metrics for the cluster primary failed (fixture collect failure)';
-    for (let tries = 0; tries < 40 && !c.app.output.includes(warning); tries++) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(c.app.output).toContain(warning);
-  });
-});
-
-describe('node:cluster: workers killed mid-run and restarted', () => {
-  let c: Running;
-  beforeAll(async () => {
-    assertBuilt();
-    c = await startCluster({ FRAMEWORKS: 'express,fastify,express', TIMEOUT: '500', RESTART: '1' });
-  });
-  afterAll(() => c?.app.kill());
-
-  it('an exited worker keeps its counters in the sum, its gauges go, a new worker adds to it', async () => {
-    const [w1, w2, w3] = c.workers as [ClusterEvent, ClusterEvent, ClusterEvent];
-    await load(w1.port as number, 30, 3);
-    await load(w2.port as number, 20, 3);
-    await load(w3.port as number, 10, 3);
-    const before = await scrape(c.primaryPort);
-    expect(total(before.body)).toBe(60);
-
-    process.kill(w2.pid as number, 'SIGKILL');
-    await c.app.waitFor((e) => e.event === 'exit' && e.id === w2.id, 'the killed worker to exit');
-    const fresh = await c.app.waitFor((e) => e.event === 'worker' && e.slot === 1 && (e.id as number) > 3, 'its replacement');
-    const after = await scrape(c.primaryPort);
-    expect(total(after.body)).toBe(60);
-    expect(sampleValue(after.body, 'cluster_workers')).toBe(3);
-    expect(sampleValue(after.body, 'cluster_workers_responding')).toBe(3);
-    expectNoCounterWentDown(monotonicSamples(before.body), monotonicSamples(after.body));
-    // A gauge is the live workers' only: three exporter_info gauges at 1 still give max 1.
-    expect(sampleValue(after.body, 'exporter_info', { version: '0.1.0' })).toBe(1);
-
-    expect((await load(fresh.port as number, 7, 2)).ok).toBe(7);
-    expect(total((await scrape(fresh.port as number)).body)).toBe(67);
-  });
-
-  it('under load with a worker killed mid-run, no counter of successive scrapes ever goes down', async () => {
-    const survivor = c.app.events.filter((e) => e.event === 'worker').at(-1) as ClusterEvent;
-    const victim = c.workers[0] as ClusterEvent;
-    let running = true;
-    const loading = load(c.appPort, 1500, 16).finally(() => {
-      running = false;
     });
-    let previous = monotonicSamples((await scrape(c.primaryPort)).body);
-    const ports = [c.primaryPort, survivor.port as number];
-    let scrapes = 0;
-    let killed = false;
-    const killAt = performance.now() + 300;
-    for (let i = 0; running; i++) {
-      if (!killed && performance.now() >= killAt) {
-        process.kill(victim.pid as number, 'SIGKILL');
-        killed = true;
+
+    it('serves OpenMetrics on request, and only the families of name[]', async () => {
+      const om = await scrape(c.workers[2]?.port as number, '/metrics', { accept: 'application/openmetrics-text; version=1.0.0' });
+      expect(om.contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+      expect(om.body.endsWith('\n# EOF\n')).toBe(true);
+      expect(om.body).toContain('# TYPE http_request counter\n');
+      const filtered = await scrape(c.workers[0]?.port as number, '/metrics?name[]=http_request_total&name[]=cluster_workers_responding');
+      const names = new Set(parseExposition(filtered.body).map((s: Sample) => s.name));
+      expect([...names]).toEqual(['http_request_total', 'cluster_workers_responding']);
+      expect(total(filtered.body)).toBe(total(om.body));
+    });
+
+    it("a primary set up again gets each worker's tables whole: the same sum, and it stays right", async () => {
+      const before = total((await scrape(c.primaryPort)).body);
+      expect((await fetch(`http://127.0.0.1:${c.workers[0]?.port}/restart-primary`)).status).toBe(200);
+      const restarted = await c.app.waitFor((e) => e.event === 'primary' && e.restarted === true, 'the primary set up again');
+      c.primaryPort = restarted.port as number;
+      // The workers introduce themselves to the new primary in answer to its roll call.
+      let workers = 0;
+      for (let tries = 0; workers < 3 && tries < 40; tries++) {
+        workers = sampleValue((await scrape(c.primaryPort)).body, 'cluster_workers') ?? 0;
+        if (workers < 3) await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      const { status, body } = await scrape(ports[i % ports.length] as number);
-      expect(status).toBe(200);
-      const current = monotonicSamples(body);
-      expectNoCounterWentDown(previous, current);
-      previous = current;
-      scrapes++;
-    }
-    const { ok } = await loading;
-    expect(killed).toBe(true);
-    expect(scrapes).toBeGreaterThan(3);
-    await c.app.waitFor(
-      (e) => e.event === 'worker' && e.slot === 0 && (e.id as number) > (victim.id as number),
-      'the replacement of the victim',
-    );
-    const last = await scrape(c.primaryPort);
-    expectNoCounterWentDown(previous, monotonicSamples(last.body));
-    expect(sampleValue(last.body, 'cluster_workers')).toBe(3);
-    // Requests the victim answered after its last report are lost with it, but none is counted twice.
-    expect(ok).toBeGreaterThan(0);
-    expect(total(last.body)).toBeLessThanOrEqual(67 + 1500);
+      expect(workers).toBe(3);
+      for (const port of [c.primaryPort, ...c.workers.map((w) => w.port as number)]) {
+        const { status, body } = await scrape(port);
+        expect(status).toBe(200);
+        expect(sampleValue(body, 'cluster_workers_responding')).toBe(3);
+        // The request to /restart-primary counts too.
+        expect(total(body)).toBe(before + 1);
+      }
+      expect((await load(c.appPort, 30, 3)).ok).toBe(30);
+      expect(total((await scrape(c.primaryPort)).body)).toBe(before + 31);
+    });
+
+    it('a hung worker cannot fail a scrape: it is left out in time, its counters stay, the gauge shows it', async () => {
+      const before = await scrape(c.primaryPort);
+      expect(sampleValue(before.body, 'cluster_workers_responding')).toBe(3);
+      const hung = c.workers[2] as ClusterEvent;
+      const blocked = fetch(`http://127.0.0.1:${hung.port}/block?ms=2500`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (const port of [c.workers[0]?.port as number, c.primaryPort]) {
+        const start = performance.now();
+        const during = await scrape(port);
+        const elapsed = performance.now() - start;
+        expect(during.status).toBe(200);
+        expect(elapsed).toBeLessThan(500 + 700);
+        expect(sampleValue(during.body, 'cluster_workers')).toBe(3);
+        expect(sampleValue(during.body, 'cluster_workers_responding')).toBe(2);
+        expect(total(during.body)).toBe(total(before.body));
+        expectNoCounterWentDown(monotonicSamples(before.body), monotonicSamples(during.body));
+      }
+      expect((await blocked).status).toBe(200);
+      const after = await scrape(c.workers[1]?.port as number);
+      expect(sampleValue(after.body, 'cluster_workers_responding')).toBe(3);
+      expect(sampleValue(after.body, 'http_request_total', { path: '/block' })).toBe(1);
+      expect(total(after.body)).toBe(total(before.body) + 1);
+    });
+
+    it('a worker whose metrics cannot be collected is left out like a hung one (last test: it stays broken)', async () => {
+      const before = await scrape(c.primaryPort);
+      const faulty = c.workers[1] as ClusterEvent;
+      expect((await fetch(`http://127.0.0.1:${faulty.port}/break-collect`)).status).toBe(200);
+      const start = performance.now();
+      const after = await scrape(faulty.port as number);
+      expect(performance.now() - start).toBeLessThan(500);
+      expect(after.status).toBe(200);
+      expect(sampleValue(after.body, 'cluster_workers')).toBe(3);
+      expect(sampleValue(after.body, 'cluster_workers_responding')).toBe(2);
+      // Its counters count with their last known values, which predate /break-collect.
+      expect(total(after.body)).toBe(total(before.body));
+      expect(sampleValue(after.body, 'http_request_total', { path: '/break-collect' })).toBeUndefined();
+      expectNoCounterWentDown(monotonicSamples(before.body), monotonicSamples(after.body));
+      const warning = 'PromHttpWarning: collecting metrics for the cluster primary failed (fixture collect failure)';
+      for (let tries = 0; tries < 40 && !c.app.output.includes(warning); tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(c.app.output).toContain(warning);
+    });
+  });
+
+  describe.sequential('workers killed mid-run and restarted', () => {
+    let c: Running;
+    beforeAll(async () => {
+      assertBuilt();
+      c = await startCluster({ FRAMEWORKS: 'express,fastify,express', TIMEOUT: '500', RESTART: '1' });
+    });
+    afterAll(() => c?.app.kill());
+
+    it('an exited worker keeps its counters in the sum, its gauges go, a new worker adds to it', async () => {
+      const [w1, w2, w3] = c.workers as [ClusterEvent, ClusterEvent, ClusterEvent];
+      await load(w1.port as number, 30, 3);
+      await load(w2.port as number, 20, 3);
+      await load(w3.port as number, 10, 3);
+      const before = await scrape(c.primaryPort);
+      expect(total(before.body)).toBe(60);
+
+      process.kill(w2.pid as number, 'SIGKILL');
+      await c.app.waitFor((e) => e.event === 'exit' && e.id === w2.id, 'the killed worker to exit');
+      const fresh = await c.app.waitFor((e) => e.event === 'worker' && e.slot === 1 && (e.id as number) > 3, 'its replacement');
+      const after = await scrape(c.primaryPort);
+      expect(total(after.body)).toBe(60);
+      expect(sampleValue(after.body, 'cluster_workers')).toBe(3);
+      expect(sampleValue(after.body, 'cluster_workers_responding')).toBe(3);
+      expectNoCounterWentDown(monotonicSamples(before.body), monotonicSamples(after.body));
+      // A gauge is the live workers' only: three exporter_info gauges at 1 still give max 1.
+      expect(sampleValue(after.body, 'exporter_info', { version: '0.1.0' })).toBe(1);
+
+      expect((await load(fresh.port as number, 7, 2)).ok).toBe(7);
+      expect(total((await scrape(fresh.port as number)).body)).toBe(67);
+    });
+
+    it('under load with a worker killed mid-run, no counter of successive scrapes ever goes down', async () => {
+      const survivor = c.app.events.filter((e) => e.event === 'worker').at(-1) as ClusterEvent;
+      const victim = c.workers[0] as ClusterEvent;
+      let running = true;
+      const loading = load(c.appPort, 1500, 16).finally(() => {
+        running = false;
+      });
+      let previous = monotonicSamples((await scrape(c.primaryPort)).body);
+      const ports = [c.primaryPort, survivor.port as number];
+      let scrapes = 0;
+      let killed = false;
+      const killAt = performance.now() + 300;
+      for (let i = 0; running; i++) {
+        if (!killed && performance.now() >= killAt) {
+          process.kill(victim.pid as number, 'SIGKILL');
+          killed = true;
+        }
+        const { status, body } = await scrape(ports[i % ports.length] as number);
+        expect(status).toBe(200);
+        const current = monotonicSamples(body);
+        expectNoCounterWentDown(previous, current);
+        previous = current;
+        scrapes++;
+      }
+      const { ok } = await loading;
+      expect(killed).toBe(true);
+      expect(scrapes).toBeGreaterThan(3);
+      await c.app.waitFor(
+        (e) => e.event === 'worker' && e.slot === 0 && (e.id as number) > (victim.id as number),
+        'the replacement of the victim',
+      );
+      const last = await scrape(c.primaryPort);
+      expectNoCounterWentDown(previous, monotonicSamples(last.body));
+      expect(sampleValue(last.body, 'cluster_workers')).toBe(3);
+      // Requests the victim answered after its last report are lost with it, but none is counted twice.
+      expect(ok).toBeGreaterThan(0);
+      expect(total(last.body)).toBeLessThanOrEqual(67 + 1500);
+    });
   });
 });
 
-describe('node:cluster without setupClusterPrimary() in the primary', () => {
+describe.concurrent('node:cluster without setupClusterPrimary() in the primary', () => {
   let c: Running;
   beforeAll(async () => {
     assertBuilt();
@@ -848,7 +846,7 @@ describe('node:cluster without setupClusterPrimary() in the primary', () => {
   });
 });
 
-describe('examples/cluster/server.mjs', () => {
+describe.concurrent('examples/cluster/server.mjs', () => {
   let app: Spawned | undefined;
   afterAll(() => app?.kill());
 

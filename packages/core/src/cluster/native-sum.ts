@@ -2,7 +2,8 @@ import { encodeFamily, type ProtoWriter } from '../exposition/protobuf.js';
 import { escapeLabelValue, type FamilyData } from '../exposition-format.js';
 import { NativeHistogram } from '../native/histogram.js';
 import { kNativeSeries, type NativeSeriesSource } from '../native/series.js';
-import type { AggregatedFamily, ExtraGauge, Reported } from './aggregate.js';
+import type { AggregatedFamily, Reported } from './aggregate.js';
+import type { ExtraGauge } from './render-aggregated.js';
 
 /**
  * The native buckets of one series as a report carries them: its labels' text in name order (the key the

@@ -6,8 +6,9 @@ import { encodeBuckets, type NativeConfig, NativeHistogram, resolveNativeConfig 
 import { DEFAULT_BUCKETS } from '../options.js';
 import { DEFAULT_METRICS, registerRequestFamilies, type SeriesStore } from '../request-metrics.js';
 import { type AggregatedFamily, asReported, ClusterTables, type Contribution, type Reported, type SourceTable } from './aggregate.js';
+import { FamilyEncoder } from './family-encoding.js';
 import { parseLabelText, renderAggregatedProtobuf } from './native-sum.js';
-import { FamilyEncoder, type WireFamily } from './wire.js';
+import type { WireFamily } from './wire.js';
 
 /** A process's duration families with native buckets of `settings`. */
 function processWith(settings: object | boolean): { registry: Registry; store: SeriesStore } {

@@ -16,21 +16,13 @@ import {
 import { ByteWriter } from '../exposition-format.js';
 import { startHttpServer } from '../metrics-server.js';
 import type { ClusterPrimary, ClusterPrimaryOptions, Exposition, GenerateOptions } from '../types.js';
-import {
-  type AggregatedFamily,
-  asReported,
-  ClusterTables,
-  type Contribution,
-  type ExtraGauge,
-  type Reported,
-  renderAggregated,
-  SourceTable,
-} from './aggregate.js';
+import { type AggregatedFamily, asReported, ClusterTables, type Contribution, type Reported, SourceTable } from './aggregate.js';
+import { FamilyEncoder } from './family-encoding.js';
 import { renderAggregatedProtobuf } from './native-sum.js';
+import { type ExtraGauge, renderAggregated } from './render-aggregated.js';
 import {
   COLLECT,
   DEFAULT_CLUSTER_TIMEOUT,
-  FamilyEncoder,
   HELLO,
   isMessage,
   type Message,
@@ -181,14 +173,36 @@ class Primary implements ClusterPrimary {
   /** One collection round: ask every live worker, wait for all of them or the timeout, aggregate. */
   private async collect(names: ReadonlySet<string> | null): Promise<Sum> {
     const id = this.nextRound++;
+    const asked = this.liveWorkers();
+    const own = this.ownEncoder.collect([this.registry], names);
+    const fresh = await this.round(id, asked, names);
+    const contributions = this.workerContributions(fresh, names);
+    const ownFamilies: Reported[] = [];
+    for (const wire of await own) {
+      const reported = this.tables.apply(this.ownTables, wire);
+      if (reported !== null) ownFamilies.push(reported);
+    }
+    contributions.push({ families: ownFamilies, monotonic: false });
+
+    const families = this.tables.aggregate(contributions);
+    for (const name of this.tables.sparse()) this.tables.compact(name, this.holders(name));
+    return { families, gauges: this.gauges(families, fresh, names) };
+  }
+
+  /** The workers to ask; those that are gone are retired. */
+  private liveWorkers(): Worker[] {
     const asked: Worker[] = [];
     for (const workerId of [...this.workers.keys()]) {
       const worker = cluster.workers?.[workerId];
       if (worker === undefined || !worker.isConnected() || worker.isDead()) this.retire(workerId);
       else asked.push(worker);
     }
-    const own = this.ownEncoder.collect([this.registry], names);
-    const fresh = await new Promise<Map<number, Reported[]>>((resolve) => {
+    return asked;
+  }
+
+  /** Asks `asked` for their reports; resolves with those that came, once all did or at the timeout. */
+  private round(id: number, asked: readonly Worker[], names: ReadonlySet<string> | null): Promise<Map<number, Reported[]>> {
+    return new Promise<Map<number, Reported[]>>((resolve) => {
       const round: Round = {
         names,
         waiting: new Set(asked.map((w) => w.id)),
@@ -213,7 +227,10 @@ class Primary implements ClusterPrimary {
         else if (round.waiting.delete(worker.id) && round.waiting.size === 0) round.finish();
       }
     });
+  }
 
+  /** Each worker's fresh report, or its last known counters when it did not answer; then the retired total. */
+  private workerContributions(fresh: ReadonlyMap<number, Reported[]>, names: ReadonlySet<string> | null): Contribution[] {
     const contributions: Contribution[] = [];
     for (const workerId of [...this.workers.keys()].sort((a, b) => a - b)) {
       const families = fresh.get(workerId);
@@ -228,15 +245,15 @@ class Primary implements ClusterPrimary {
       });
     }
     contributions.push({ families: names === null ? this.retired : this.retired.filter((f) => names.has(f.name)), monotonic: false });
-    const ownFamilies: Reported[] = [];
-    for (const wire of await own) {
-      const reported = this.tables.apply(this.ownTables, wire);
-      if (reported !== null) ownFamilies.push(reported);
-    }
-    contributions.push({ families: ownFamilies, monotonic: false });
+    return contributions;
+  }
 
-    const families = this.tables.aggregate(contributions);
-    for (const name of this.tables.sparse()) this.tables.compact(name, this.holders(name));
+  /** The primary's gauges, unless a family of the sum has their name or name[] leaves them out. */
+  private gauges(
+    families: readonly AggregatedFamily[],
+    fresh: ReadonlyMap<number, Reported[]>,
+    names: ReadonlySet<string> | null,
+  ): ExtraGauge[] {
     const responding = [...fresh.keys()].filter((workerId) => this.workers.has(workerId)).length;
     const present = new Set(families.map((f) => f.name));
     const gauges: ExtraGauge[] = [];
@@ -247,7 +264,7 @@ class Primary implements ClusterPrimary {
       if (present.has(gauge.name) || (names !== null && !names.has(gauge.name))) continue;
       gauges.push({ ...gauge, value });
     }
-    return { families, gauges };
+    return gauges;
   }
 
   /**

@@ -11,10 +11,10 @@ import {
   wantsProtobuf,
 } from '../exposition.js';
 import type { GenerateOptions } from '../types.js';
+import { FamilyEncoder } from './family-encoding.js';
 import {
   COLLECT,
   DEFAULT_CLUSTER_TIMEOUT,
-  FamilyEncoder,
   HELLO,
   isMessage,
   type Message,

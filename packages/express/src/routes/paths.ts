@@ -76,7 +76,7 @@ export function renderRoutePath(path: unknown): string {
   return String(path);
 }
 
-export function joinRoute(prefix: string, path: string): string {
+function joinRoute(prefix: string, path: string): string {
   if (path === '' || path === '/') return prefix === '' ? '/' : prefix;
   if (prefix === '') return path;
   return path.startsWith('/') ? prefix + path : `${prefix}/${path}`;

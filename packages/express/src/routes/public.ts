@@ -20,7 +20,7 @@ interface ListedRoute {
 }
 
 /** A route path as listed: where it sits, and the methods it answers (uppercase, `*` for `.all()`). */
-export interface Listed {
+interface Listed {
   /** The router that lists it: routes of one owner share their Route objects' chains. */
   readonly owner: object;
   readonly steps: readonly Step[];
@@ -33,7 +33,7 @@ export type ListedRoutes = Map<unknown, Listed[]>;
 // More routes than this with one path in one app are not told apart by their mount chains.
 const MAX_SAME_PATH = 64;
 
-export function hasListRoutes(router: unknown): router is RouterLike {
+function hasListRoutes(router: unknown): router is RouterLike {
   return (
     (typeof router === 'function' || (typeof router === 'object' && router !== null)) &&
     typeof (router as RouterLike).listRoutes === 'function'
