@@ -324,15 +324,11 @@ function nativeSetOf(metric: AnyMetric, config: NativeConfig | null, unlabelled:
     },
   });
   const reset = metric.reset;
-  // The client exports a histogram without labels from creation (and again after a reset): its native buckets too.
-  const zero = () => {
-    if (unlabelled) set.of('', {});
-  };
   metric.reset = function resetWithNativeSeries(this: AnyMetric) {
     set.clear();
-    zero();
     reset.call(this);
   };
-  zero();
+  // The client exports a histogram without labels from creation: its native buckets too.
+  if (unlabelled) set.of('', {});
   return set;
 }

@@ -203,6 +203,16 @@ describe('custom histograms with native', () => {
     expect(plainSeries?.histogram).toMatchObject({ sampleCount: 0, schema: DEFAULT_NATIVE_CONFIG.schema });
   });
 
+  it('are emptied with the registry', async () => {
+    const e = engine({});
+    const metric = e.custom('histogram', 'reset_seconds', 'Reset', { native: true });
+    metric.finish(metric.enter({ url: '/' }, {}, 0) as never, { url: '/' }, {}, 3000);
+    e.registry.resetMetrics();
+    metric.finish(metric.enter({ url: '/' }, {}, 0) as never, { url: '/' }, {}, 1000);
+    const [series] = await seriesOf(e.registry, 'reset_seconds');
+    expect(series?.histogram).toMatchObject({ sampleCount: 1, positiveSpan: [{ offset: 0, length: 1 }], positiveDelta: [1] });
+  });
+
   it('refuse native on other kinds and bad settings, naming the option', () => {
     const e = engine({});
     expect(() => e.custom('counter', 'c_total', 'C', { native: true } as never)).toThrow(/option "native" is not an option of a counter/);
