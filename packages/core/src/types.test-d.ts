@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { GaugeLike, MetricsOptions, PromClientLike, RegistryLike } from './types.js';
+import type { CustomMetricOptions, GaugeLike, MetricsOptions, PromClientLike, RegistryLike } from './types.js';
 
 interface FrameworkRequest extends IncomingMessage {
   get(name: string): string | undefined;
@@ -19,6 +19,17 @@ describe('MetricsOptions', () => {
     expectTypeOf(read).toMatchTypeOf<Exemplars>();
     // @ts-expect-error labels are strings
     const bad: Exemplars = () => ({ trace_id: 1 });
+    void bad;
+  });
+});
+
+describe('native histograms', () => {
+  it('take true or their settings, on the instance and on a custom histogram', () => {
+    const instance: MetricsOptions = { nativeHistograms: { bucketFactor: 1.2, maxBuckets: 100, zeroThreshold: 1e-9 } };
+    const custom: CustomMetricOptions = { native: true };
+    void [instance, custom];
+    // @ts-expect-error settings are numbers
+    const bad: MetricsOptions = { nativeHistograms: { bucketFactor: '1.2' } };
     void bad;
   });
 });
