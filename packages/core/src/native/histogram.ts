@@ -8,13 +8,13 @@
 import { SCHEMA_8_BOUNDS } from './bounds.js';
 
 /** Coarsest and finest schema Prometheus accepts. */
-export const MIN_SCHEMA = -4;
-export const MAX_SCHEMA = 8;
+const MIN_SCHEMA = -4;
+const MAX_SCHEMA = 8;
 
 /** client_golang's `DefNativeHistogramZeroThreshold`: 2^-128. */
 export const DEFAULT_ZERO_THRESHOLD = 2 ** -128;
-export const DEFAULT_BUCKET_FACTOR = 1.1;
-export const DEFAULT_MAX_BUCKETS = 160;
+const DEFAULT_BUCKET_FACTOR = 1.1;
+const DEFAULT_MAX_BUCKETS = 160;
 
 /** The settings of the native buckets, resolved and validated once. */
 export interface NativeConfig {
@@ -141,7 +141,7 @@ function add(buckets: Map<number, number>, key: number, count: number): void {
 }
 
 /** Spans and deltas of a bucket map, as the protobuf exposition carries them. */
-export interface EncodedBuckets {
+interface EncodedBuckets {
   /** `[offset, length]` pairs: offset from the end of the previous span (from 0 for the first). */
   spans: Array<[number, number]>;
   /** Each bucket's count minus the previous bucket's (the first: minus 0). */
