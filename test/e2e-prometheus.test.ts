@@ -1,7 +1,7 @@
 // End to end, as in production: the example apps run as their own processes on the built packages, a real
 // Prometheus scrapes them with the docker stack's scrape config (DNS discovery swapped for local targets), and
 // every query of the Grafana dashboard is answered from what it scraped.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { panelQueries } from '../docker/dashboard-queries.js';
+import { ok, PROMETHEUS_LISTENING, type Proc, Processes, promQuery, sleep, stop } from './helpers/processes.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
@@ -27,13 +28,6 @@ interface PrometheusConfig {
 }
 interface Compose {
   services: Record<string, { build?: { args?: Record<string, string> } }>;
-}
-
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  output: string;
-  exited: Promise<number | null>;
 }
 
 interface App {
@@ -63,77 +57,15 @@ const WAVE: Array<{ method: 'GET' | 'POST'; path: string; status: number }> = [
 const WAVES = 4;
 const WAVE_GAP_MS = 1300;
 
-const procs: Proc[] = [];
 const apps: App[] = [];
 let dir = '';
 let prometheusUrl = '';
 
-function start(name: string, command: string, args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc: Proc = {
-    name,
-    child,
-    output: '',
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  child.stdout?.on('data', (d: Buffer) => {
-    proc.output += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    proc.output += d.toString();
-  });
-  procs.push(proc);
-  return proc;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` until it returns something other than undefined; the error names what never happened. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(250);
-  }
-  const logs = procs.map((p) => `--- ${p.name} (exit ${p.child.exitCode})\n${p.output.slice(-2000)}`).join('\n');
-  throw new Error(`${what} did not happen within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}\n${logs}`);
-}
-
-/**
- * The port `proc` says it listens on: every server here listens on port 0, as a port picked by the test and
- * released is free only until something else on the machine takes it.
- */
-function listeningPort(proc: Proc, listening: RegExp): Promise<number> {
-  return eventually(`${proc.name} listening`, async () => {
-    const match = listening.exec(proc.output);
-    return match === null ? undefined : Number(match[1]);
-  });
-}
-
-async function ok(url: string): Promise<true | undefined> {
-  const res = await fetch(url);
-  await res.arrayBuffer();
-  return res.ok ? true : undefined;
-}
-
-interface Sample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-
-async function query(expr: string): Promise<Sample[]> {
-  const res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
-  const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: Sample[] } };
-  if (body.status !== 'success' || body.data === undefined) throw new Error(`${expr}: ${body.error ?? res.status}`);
-  if (body.data.resultType !== 'vector') throw new Error(`${expr}: a ${body.data.resultType}, not a vector`);
-  return body.data.result;
-}
+const processes = new Processes();
+const start = processes.start.bind(processes);
+const eventually = processes.eventually.bind(processes);
+const listeningPort = processes.listeningPort.bind(processes);
+const query = (expr: string) => promQuery(prometheusUrl, expr);
 
 /** The value of each series, keyed by its `job` label ('' for a series without one). */
 async function byJob(expr: string): Promise<Record<string, number>> {
@@ -142,16 +74,6 @@ async function byJob(expr: string): Promise<Record<string, number>> {
 
 function perJob(value: number): Record<string, number> {
   return Object.fromEntries(apps.map((app) => [app.job, value]));
-}
-
-async function stop(proc: Proc): Promise<number | null> {
-  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return proc.child.exitCode;
-  proc.child.kill('SIGTERM');
-  // Later than the apps' own 10 s limit on shutdown, so that an app that hit it reports its exit code (1).
-  const timer = setTimeout(() => proc.child.kill('SIGKILL'), 15_000);
-  const code = await proc.exited;
-  clearTimeout(timer);
-  return code;
 }
 
 describe.skipIf(!hasPrometheus)('a real Prometheus scraping the example apps', () => {
@@ -197,7 +119,7 @@ describe.skipIf(!hasPrometheus)('a real Prometheus scraping the example apps', (
       `--storage.tsdb.path=${join(dir, 'data')}`,
       '--web.listen-address=127.0.0.1:0',
     ]);
-    prometheusUrl = `http://127.0.0.1:${await listeningPort(prometheus, /msg="Listening on" address=[^\s]*:(\d+)/)}`;
+    prometheusUrl = `http://127.0.0.1:${await listeningPort(prometheus, PROMETHEUS_LISTENING)}`;
 
     await Promise.all(apps.map((app) => eventually(`${app.service} answering on ${app.url}/metrics`, () => ok(`${app.url}/metrics`))));
     await eventually('Prometheus ready', () => ok(`${prometheusUrl}/-/ready`), 30_000);
@@ -233,7 +155,7 @@ describe.skipIf(!hasPrometheus)('a real Prometheus scraping the example apps', (
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all(procs.map(stop));
+    await processes.stopAll();
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 

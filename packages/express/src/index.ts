@@ -24,48 +24,33 @@ const routes: RouteReader<Request, Response> = {
   },
 };
 
+type Engine = PromHttp<Request, Response>;
+
 /**
- * Prometheus metrics for an Express app in one line: `app.use(metrics())`.
- *
- * Records the default request metrics of every request and serves the exposition on `path` (`/metrics`).
- * Mount it before the routes. Throws a TypeError naming the option when an option is bad.
+ * The record of the request: the one this instance, or another one on the same registry, started (its
+ * middleware or a wrapper), else a new one; null when nothing is recorded for it. So a request is recorded
+ * once per registry, by the first instance it meets (the same middleware mounted twice, an app and its
+ * router each mounting one), and instances on two registries each record it. The errors of the request's app
+ * are watched; an error may already have passed by (a layer before this one, or a wrapped error handler): a
+ * record started now looks it up.
  */
-export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
-  const engine = new PromHttp<Request, Response>(options, routes);
-  const endpoints: string[] = [];
-  if (engine.options.path !== null) endpoints.push(engine.options.path);
-  function isEndpoint(url: string): boolean {
-    for (let i = 0; i < endpoints.length; i++) if (isPath(url, endpoints[i] as string)) return true;
-    return false;
-  }
+function tracker(engine: Engine): (req: Request, res: Response) => RequestRecord | null {
   const checkExcluded = engine.options.isExcluded !== null;
-
-  /**
-   * The record of the request: the one this instance, or another one on the same registry, started (its
-   * middleware or a wrapper), else a new one; null when nothing is recorded for it. So a request is recorded
-   * once per registry, by the first instance it meets (the same middleware mounted twice, an app and its
-   * router each mounting one), and instances on two registries each record it.
-   */
-  function track(req: Request, res: Response): RequestRecord | null {
-    return engine.track(req, res, res, req.method, checkExcluded ? pathOf(req.originalUrl ?? req.url) : undefined, req.socket);
-  }
-
-  /**
-   * `track`, and the errors of the request's app watched; an error may already have passed by (a layer before
-   * this one, or a wrapped error handler): a record started now looks it up.
-   */
-  function trackLate(req: Request, res: Response): RequestRecord | null {
+  return function trackLate(req, res) {
     watchErrors(req.app);
-    const record = track(req, res);
+    const path = checkExcluded ? pathOf(req.originalUrl ?? req.url) : undefined;
+    const record = engine.track(req, res, res, req.method, path, req.socket);
     if (record !== null) {
       const error = requestError(res);
       if (error !== undefined) record.fail(error);
     }
     return record;
-  }
+  };
+}
 
-  /** Answers a scrape. Whatever goes wrong, the client gets an answer and no promise is left rejected. */
-  function serveMetrics(req: Request, res: Response): void {
+/** Answers a scrape. Whatever goes wrong, the client gets an answer and no promise is left rejected. */
+function scrapeHandler(engine: Engine): (req: Request, res: Response) => void {
+  return function serveMetrics(req, res) {
     // An instance mounted before this one may have started recording the request: a scrape is never recorded.
     skipOpen(res);
     engine
@@ -89,20 +74,12 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
           res.destroy();
         }
       });
-  }
+  };
+}
 
-  const middleware = function promHttpMiddleware(req: Request, res: Response, next: NextFunction): void {
-    // `req.url` is relative to where the middleware is mounted (Express moves the mount path to `req.baseUrl`).
-    if (endpoints.length > 0 && isEndpoint(req.url)) {
-      serveMetrics(req, res);
-      return;
-    }
-    trackLate(req, res);
-    next();
-  } as ExpressMetrics;
-
-  /** A wrapper that runs `onEnter` when a request reaches it, as route middleware or around a handler. */
-  function wrapper(onEnter: (record: RequestRecord, req: Request, res: Response) => void): MetricWrapper {
+/** The wrapper maker of the instance API: runs `onEnter` when a request reaches it, as route middleware or around a handler. */
+function wrapperOf(engine: Engine, trackLate: (req: Request, res: Response) => RequestRecord | null) {
+  return function wrapper(onEnter: (record: RequestRecord, req: Request, res: Response) => void): MetricWrapper {
     function enter(req: Request, res: Response): void {
       let record: RequestRecord | null | undefined = engine.recordOf(res);
       // A response already done (a wrapper entered after it was sent) is not started again.
@@ -111,34 +88,61 @@ export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
     }
     return function promHttpWrapper(this: unknown, ...args: unknown[]) {
       const [first] = args;
-      if (args.length === 1 && typeof first === 'function') {
-        const handler = first as Handler;
-        // Express tells error handlers by their arity, and groupBy 'endpoint' reads the handler's name.
-        const wrapped =
-          handler.length === 4
-            ? function wrappedErrorHandler(this: unknown, err: unknown, req: Request, res: Response, next: NextFunction) {
-                enter(req, res);
-                return handler.call(this, err, req, res, next);
-              }
-            : function wrappedHandler(this: unknown, req: Request, res: Response, next: NextFunction) {
-                enter(req, res);
-                return handler.call(this, req, res, next);
-              };
-        Object.defineProperty(wrapped, 'name', { value: handler.name });
-        return wrapped;
-      }
+      if (args.length === 1 && typeof first === 'function') return wrapHandler(first as Handler, enter);
       const [req, res, next] = args as [Request, Response, NextFunction];
       enter(req, res);
       next();
       return undefined;
     } as MetricWrapper;
-  }
+  };
+}
+
+/** `handler`, entering the wrapper first; an error handler stays one (Express tells them by their arity). */
+function wrapHandler(handler: Handler, enter: (req: Request, res: Response) => void): Handler {
+  const wrapped =
+    handler.length === 4
+      ? function wrappedErrorHandler(this: unknown, err: unknown, req: Request, res: Response, next: NextFunction) {
+          enter(req, res);
+          return handler.call(this, err, req, res, next);
+        }
+      : function wrappedHandler(this: unknown, req: Request, res: Response, next: NextFunction) {
+          enter(req, res);
+          return handler.call(this, req, res, next);
+        };
+  // groupBy 'endpoint' reads the handler's name.
+  Object.defineProperty(wrapped, 'name', { value: handler.name });
+  return wrapped as Handler;
+}
+
+/**
+ * Prometheus metrics for an Express app in one line: `app.use(metrics())`.
+ *
+ * Records the default request metrics of every request and serves the exposition on `path` (`/metrics`).
+ * Mount it before the routes. Throws a TypeError naming the option when an option is bad.
+ */
+export function metrics(options?: ExpressMetricsOptions): ExpressMetrics {
+  const engine = new PromHttp<Request, Response>(options, routes);
+  const endpoints: string[] = engine.options.path === null ? [] : [engine.options.path];
+  const trackLate = tracker(engine);
+  const serveMetrics = scrapeHandler(engine);
+
+  const middleware = function promHttpMiddleware(req: Request, res: Response, next: NextFunction): void {
+    // `req.url` is relative to where the middleware is mounted (Express moves the mount path to `req.baseUrl`).
+    for (let i = 0; i < endpoints.length; i++) {
+      if (isPath(req.url, endpoints[i] as string)) {
+        serveMetrics(req, res);
+        return;
+      }
+    }
+    trackLate(req, res);
+    next();
+  } as ExpressMetrics;
 
   Object.defineProperties(middleware, {
     registry: { value: engine.registry, enumerable: true },
     client: { value: engine.client, enumerable: true },
   });
-  Object.assign(middleware, instanceApi(engine, wrapper), {
+  Object.assign(middleware, instanceApi(engine, wrapperOf(engine, trackLate)), {
     registerEndpoint(path: string, app?: Application) {
       if (typeof path !== 'string' || !path.startsWith('/'))
         throw new TypeError(`prom-http: registerEndpoint path must start with "/", got ${path}`);

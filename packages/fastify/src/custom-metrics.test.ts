@@ -194,9 +194,14 @@ describe('fastify custom metrics', () => {
       labels: { status: (_r, reply) => (reply.raw.writableEnded ? reply.statusCode : 499) },
     });
     let release: () => void = () => {};
+    let entered: () => void = () => {};
+    const reached = new Promise<void>((r) => {
+      entered = r;
+    });
     app.get(
       '/slow',
       c(async () => {
+        entered();
         await new Promise<void>((r) => {
           release = r;
         });
@@ -207,14 +212,16 @@ describe('fastify custom metrics', () => {
     const port = (app.server.address() as AddressInfo).port;
     const controller = new AbortController();
     const pending = fetch(`http://127.0.0.1:${port}/slow`, { signal: controller.signal }).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 80));
+    await reached;
     controller.abort();
     await pending;
-    await new Promise((r) => setTimeout(r, 80));
+    // The server learns of the close when its socket does: no fixed wait, which a loaded machine outruns.
+    await vi.waitFor(async () => {
+      const text = await scrape(app);
+      expect(sampleValue(text, 'http_request_total', { path: '/slow', status: '499' })).toBe(1);
+      expect(sampleValue(text, 'slow_total', { status: '499' })).toBe(1);
+    });
     release();
-    const text = await scrape(app);
-    expect(sampleValue(text, 'http_request_total', { path: '/slow', status: '499' })).toBe(1);
-    expect(sampleValue(text, 'slow_total', { status: '499' })).toBe(1);
     // The aborted request's connection stays open on the server until the client's keep-alive timeout (4 s).
     app.server.closeAllConnections();
   });

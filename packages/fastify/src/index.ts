@@ -36,11 +36,11 @@ function resolveEndpointOptions(value: unknown): FastifyMetricsOptions['endpoint
   return value as FastifyMetricsOptions['endpointOptions'];
 }
 
-async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsOptions): Promise<void> {
-  // This instance's route info of a request, once its hooks have seen the request (null before).
-  const kRoute = Symbol('prom-http route of the request');
-  const routeInfo = routeInfoReader();
-  const routes: RouteReader<FastifyRequest, FastifyReply> = {
+type Engine = PromHttp<FastifyRequest, FastifyReply>;
+
+/** The route reader of one instance: what its hooks left on the request under `kRoute`. */
+function routeReader(kRoute: symbol): RouteReader<FastifyRequest, FastifyReply> {
+  return {
     template: function templateLabel(request) {
       return (request as Tagged)[kRoute]?.template;
     },
@@ -51,10 +51,15 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
       return pathOf(request.url);
     },
   };
-  const engine = new PromHttp<FastifyRequest, FastifyReply>(options, routes, ['endpointOptions']);
-  const endpointOptions = resolveEndpointOptions(options?.endpointOptions);
-  const checkExcluded = engine.options.isExcluded !== null;
+}
 
+/**
+ * The hooks that record every request of the context: `onRequest` binds the record to Fastify's request and
+ * reply, `onSend` and `onError` catch what an earlier hook answered or failed before it ran.
+ */
+function addRecordingHooks(fastify: FastifyInstance, engine: Engine, kRoute: symbol): void {
+  const routeInfo = routeInfoReader();
+  const checkExcluded = engine.options.isExcluded !== null;
   fastify.decorateRequest(kRoute, null);
   fastify.addHook('onRoute', routeInfo.precompute);
 
@@ -65,15 +70,8 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
   function bind(request: FastifyRequest, reply: FastifyReply, start?: number): RequestRecord | null {
     const info = routeInfo.read(request);
     (request as Tagged)[kRoute] = info;
-    const record = engine.track(
-      request,
-      reply,
-      reply.raw,
-      request.method,
-      checkExcluded ? pathOf(request.url) : undefined,
-      request.raw.socket,
-      start,
-    );
+    const path = checkExcluded ? pathOf(request.url) : undefined;
+    const record = engine.track(request, reply, reply.raw, request.method, path, request.raw.socket, start);
     if (record === null) return null;
     record.req = request;
     record.res = reply;
@@ -110,31 +108,32 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
     record?.fail(error);
     done();
   });
+}
 
-  // In the root context, every request of the server is this instance's: start its record when Node's server
-  // emits it, before any Fastify hook, so that the duration starts at its arrival, and a request Fastify answers
-  // before routing (400 for an undecodable URL, 414 for an over-long parameter, 503 while closing), which no
-  // hook sees, is recorded too, as <unmatched>. In a child context, only the hooks above see its requests.
+/**
+ * In the root context, every request of the server is this instance's: start its record when Node's server
+ * emits it, before any Fastify hook, so that the duration starts at its arrival, and a request Fastify answers
+ * before routing (400 for an undecodable URL, 414 for an over-long parameter, 503 while closing), which no
+ * hook sees, is recorded too, as <unmatched>. In a child context, only the hooks see its requests.
+ */
+function recordArrivals(fastify: FastifyInstance, engine: Engine): void {
   const server = fastify.server as Server | undefined;
-  if (isRootContext(fastify) && typeof server?.prependListener === 'function') {
-    const arrival = function promHttpArrival(req: IncomingMessage, res: ServerResponse) {
-      engine.track(
-        req as unknown as FastifyRequest,
-        res as unknown as FastifyReply,
-        res,
-        req.method ?? 'GET',
-        checkExcluded ? pathOf(req.url ?? '/') : undefined,
-        req.socket,
-      );
-    };
-    server.prependListener('request', arrival);
-    fastify.addHook('onClose', function removeArrival(_instance, done) {
-      server.removeListener('request', arrival);
-      done();
-    });
-  }
+  if (!isRootContext(fastify) || typeof server?.prependListener !== 'function') return;
+  const checkExcluded = engine.options.isExcluded !== null;
+  const arrival = function promHttpArrival(req: IncomingMessage, res: ServerResponse) {
+    const path = checkExcluded ? pathOf(req.url ?? '/') : undefined;
+    engine.track(req as unknown as FastifyRequest, res as unknown as FastifyReply, res, req.method ?? 'GET', path, req.socket);
+  };
+  server.prependListener('request', arrival);
+  fastify.addHook('onClose', function removeArrival(_instance, done) {
+    server.removeListener('request', arrival);
+    done();
+  });
+}
 
-  function route(app: FastifyInstance, path: string): void {
+/** Adds a metrics route to `app` (never recorded), with the `endpointOptions` route options. */
+function metricsRoute(engine: Engine, endpointOptions: FastifyMetricsOptions['endpointOptions']) {
+  return function route(app: FastifyInstance, path: string): void {
     if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`prom-http: endpoint path must start with "/", got ${path}`);
     app.route({
       ...endpointOptions,
@@ -151,11 +150,12 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
         return reply.code(answer.status).headers(answer.headers).send(answer.body);
       },
     });
-  }
-  if (engine.options.path !== null) route(fastify, engine.options.path);
+  };
+}
 
-  /** A wrapper that runs `onEnter` when a request reaches the wrapped handler. */
-  function wrapper(onEnter: (record: RequestRecord, request: FastifyRequest, reply: FastifyReply) => void): MetricWrapper {
+/** The wrapper maker of the instance API: runs `onEnter` when a request reaches the wrapped handler. */
+function wrapperOf(engine: Engine) {
+  return function wrapper(onEnter: (record: RequestRecord, request: FastifyRequest, reply: FastifyReply) => void): MetricWrapper {
     return function promHttpWrapper(handler) {
       if (typeof handler !== 'function') throw new TypeError('prom-http: a metric wrapper takes the route handler to wrap');
       const h = handler as unknown as Handler;
@@ -168,9 +168,11 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
       Object.defineProperty(wrapped, 'name', { value: h.name });
       return wrapped as unknown as typeof handler;
     } as MetricWrapper;
-  }
+  };
+}
 
-  // The servers of startHttpServer close with the app.
+/** `startHttpServer`, whose servers close with the app. */
+function serversClosedWithApp(fastify: FastifyInstance, engine: Engine): FastifyMetrics['startHttpServer'] {
   const metricsServers = new Set<Server>();
   fastify.addHook('onClose', async function closeMetricsServers() {
     await Promise.all(
@@ -183,21 +185,16 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
       ),
     );
   });
-
-  const api: FastifyMetrics = {
-    registry: engine.registry,
-    client: engine.client,
-    ...instanceApi(engine, wrapper),
-    registerEndpoint(path, app) {
-      route(app ?? fastify, path);
-    },
-    async startHttpServer(port, serverOptions) {
-      const metricsServer = await engine.startHttpServer(port, serverOptions);
-      metricsServers.add(metricsServer);
-      metricsServer.once('close', () => metricsServers.delete(metricsServer));
-      return metricsServer;
-    },
+  return async function startHttpServer(port, serverOptions) {
+    const metricsServer = await engine.startHttpServer(port, serverOptions);
+    metricsServers.add(metricsServer);
+    metricsServer.once('close', () => metricsServers.delete(metricsServer));
+    return metricsServer;
   };
+}
+
+/** `fastify.metrics`, with a message naming the likely cause and the fix when another plugin took the name. */
+function decorate(fastify: FastifyInstance, api: FastifyMetrics): void {
   try {
     fastify.decorate('metrics', api);
   } catch (error) {
@@ -208,6 +205,25 @@ async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsO
       { cause: error },
     );
   }
+}
+
+async function promHttpPlugin(fastify: FastifyInstance, options: FastifyMetricsOptions): Promise<void> {
+  // This instance's route info of a request, once its hooks have seen the request (null before).
+  const kRoute = Symbol('prom-http route of the request');
+  const engine: Engine = new PromHttp<FastifyRequest, FastifyReply>(options, routeReader(kRoute), ['endpointOptions']);
+  const route = metricsRoute(engine, resolveEndpointOptions(options?.endpointOptions));
+  addRecordingHooks(fastify, engine, kRoute);
+  recordArrivals(fastify, engine);
+  if (engine.options.path !== null) route(fastify, engine.options.path);
+  decorate(fastify, {
+    registry: engine.registry,
+    client: engine.client,
+    ...instanceApi(engine, wrapperOf(engine)),
+    registerEndpoint(path, app) {
+      route(app ?? fastify, path);
+    },
+    startHttpServer: serversClosedWithApp(fastify, engine),
+  });
 }
 
 /**
