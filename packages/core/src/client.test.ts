@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolveClient } from './client.js';
 import { resetWarnings } from './diagnostics.js';
 import { PromHttp, type RouteReader } from './engine.js';
-import type { RequestRecord } from './request-record.js';
+import type { RequestRecord } from './request/record.js';
 import type { RegistryLike } from './types.js';
 
 interface FakeRequest {

@@ -4,7 +4,7 @@ import { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Counter, Gauge, Histogram, Registry } from '../../../test/helpers/client.js';
 import { PromHttp, type RouteReader } from './engine.js';
-import type { RequestRecord } from './request-record.js';
+import type { RequestRecord } from './request/record.js';
 import type { MetricsOptions, RegistryLike } from './types.js';
 import { VERSION } from './version.js';
 

@@ -4,9 +4,8 @@ import { performance } from 'node:perf_hooks';
 import type { Counter, Gauge, Registry } from 'prom-client';
 import type { Client } from './client.js';
 import { clusterRenderer } from './cluster/worker.js';
-import { type CustomKind, CustomMetric, reuseOrCreate } from './custom-metrics.js';
+import { type CustomKind, CustomMetric, reuseOrCreate } from './custom/custom-metric.js';
 import { WARNING_TYPE, warnOnce } from './diagnostics.js';
-import { type ExemplarLabels, RequestExemplars, TracedRecord } from './exemplars.js';
 import {
   answerScrape,
   asExposition,
@@ -15,15 +14,17 @@ import {
   type ScrapeRequest,
   type ScrapeResponse,
   UNAUTHORIZED,
-} from './exposition.js';
+} from './exposition/exposition.js';
+import { startHttpServer } from './exposition/metrics-server.js';
+import { withSampleNames } from './exposition/sample-names.js';
 import { LabelValueError, labelString } from './label-values.js';
-import { startHttpServer } from './metrics-server.js';
 import { type ResolvedOptions, resolveLaterDefaults, resolveOptions } from './options.js';
-import { routeLabelOf, statusLabelOf, unmatchedLabel } from './request-labels.js';
-import { type InProgressGauge, type ProgressCell, registerRequestFamilies, type SeriesStore } from './request-metrics.js';
-import { type EnteredWrapper, isClientError, RequestRecord } from './request-record.js';
-import { openOn, watchedOf } from './response-watch.js';
-import { withSampleNames } from './sample-names.js';
+import { type ExemplarLabels, RequestExemplars, TracedRecord } from './request/exemplars.js';
+import { type InProgressGauge, type ProgressCell, registerRequestFamilies } from './request/families.js';
+import { routeLabelOf, statusLabelOf, unmatchedLabel } from './request/labels.js';
+import { type EnteredWrapper, isClientError, RequestRecord } from './request/record.js';
+import { openOn, watchedOf } from './request/response-watch.js';
+import type { SeriesStore } from './request/series-store.js';
 import type {
   CustomMetricOptions,
   DefaultMetricsOptions,
@@ -158,7 +159,7 @@ export class PromHttp<Req, Res> {
   /**
    * Starts recording the request that `raw` (the Node response) answers, once per registry: returns the record
    * this engine, or another one on the same registry, already keeps for it, else a new one, finished when the response is done (with the status
-   * sent, or 499 when the client went away first; see response-watch.ts for how, without a listener per
+   * sent, or 499 when the client went away first; see request/response-watch.ts for how, without a listener per
    * request). Null when nothing at all is recorded for it (an excluded path while `excludeUserDefaults`).
    * `socket`: the request's socket (`req.socket` of Node's request), which spares a lookup. `start`: when the
    * request arrived (`performance.now()`), for a record started after that; now when not given.

@@ -7,6 +7,6 @@
 export { setupClusterPrimary } from './cluster/primary.js';
 export { DEFAULT_BUCKETS } from './options.js';
 export { deleteFromGateway, PushgatewayError, pushToGateway } from './pushgateway.js';
-export { recordException } from './report-exception.js';
+export { recordException } from './request/report-exception.js';
 export type * from './types.js';
 export { VERSION } from './version.js';

@@ -1,7 +1,7 @@
-import type { CustomKind, CustomMetric } from './custom-metrics.js';
+import type { CustomKind, CustomMetric } from './custom/custom-metric.js';
 import type { PromHttp } from './engine.js';
 import { labelString } from './label-values.js';
-import type { RequestRecord } from './request-record.js';
+import type { RequestRecord } from './request/record.js';
 import type { CustomMetricOptions, DefaultMetricsOptions, Exposition, GenerateOptions, InfoSeries, LabelValue } from './types.js';
 
 /** What a wrapper runs when a request reaches it: the adapter turns it into middleware or a wrapped handler. */

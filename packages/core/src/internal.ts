@@ -4,8 +4,8 @@
  * remove these names. Apps import from `@prom-http/core` (or an adapter) instead.
  */
 export { DEFAULT_CLUSTER_TIMEOUT } from './cluster/primary.js';
-export type { CustomKind, LabelErrorSink } from './custom-metrics.js';
-export { CustomMetric } from './custom-metrics.js';
+export type { CustomKind, LabelErrorSink } from './custom/custom-metric.js';
+export { CustomMetric } from './custom/custom-metric.js';
 export { resetWarnings, WARNING_TYPE, type WarningCode, warnOnce } from './diagnostics.js';
 export { PromHttp, type RouteReader } from './engine.js';
 export {
@@ -16,10 +16,10 @@ export {
   type ScrapeRequest,
   type ScrapeResponse,
   wantsOpenMetrics,
-} from './exposition.js';
+} from './exposition/exposition.js';
+export { startHttpServer } from './exposition/metrics-server.js';
 export { type InstanceApi, instanceApi, type OnEnter } from './instance-api.js';
 export { labelString } from './label-values.js';
-export { startHttpServer } from './metrics-server.js';
-export { OVERFLOW, UNMATCHED } from './request-metrics.js';
-export { isClientError, pathOf, RequestRecord } from './request-record.js';
-export { failOpen, skipOpen } from './response-watch.js';
+export { isClientError, pathOf, RequestRecord } from './request/record.js';
+export { failOpen, skipOpen } from './request/response-watch.js';
+export { OVERFLOW, UNMATCHED } from './request/series-store.js';

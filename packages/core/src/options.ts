@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import { resolveClient } from './client.js';
-import { type ExemplarReader, resolveExemplars } from './exemplars.js';
 import { labelString, splitLabels } from './label-values.js';
 import { type NativeConfig, resolveNativeConfig } from './native/histogram.js';
 import {
@@ -17,7 +16,8 @@ import {
   expectPositive,
   fail,
 } from './option-checks.js';
-import { DEFAULT_METRICS, UNMATCHED } from './request-metrics.js';
+import { type ExemplarReader, resolveExemplars } from './request/exemplars.js';
+import { DEFAULT_METRICS, UNMATCHED } from './request/series-store.js';
 import type { GroupByFunction, LabelFunction, LabelValue, MetricsOptions, PromClientLike, RegistryLike } from './types.js';
 
 /** The flask exporter's buckets. */

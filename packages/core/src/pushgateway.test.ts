@@ -10,7 +10,7 @@ import client, { Counter, Gauge, Histogram, Registry } from '../../../test/helpe
 import { parseExposition, sampleValue } from '../../../test/helpers/exposition.js';
 import { freePort } from '../../../test/helpers/ports.js';
 import { decodeFamilies, labelsOf } from '../../../test/helpers/protobuf.js';
-import { CustomMetric } from './custom-metrics.js';
+import { CustomMetric } from './custom/custom-metric.js';
 import { PROTOBUF_CONTENT_TYPE } from './exposition/protobuf.js';
 import { deleteFromGateway, PushgatewayError, pushToGateway } from './pushgateway.js';
 

@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import { resolveClient } from './client.js';
+import { renderExposition } from './exposition/exposition.js';
 import { PROTOBUF_CONTENT_TYPE } from './exposition/protobuf.js';
-import { renderExposition } from './exposition.js';
 import { hasNativeSeries } from './native/series.js';
 import type { DeleteFromGatewayOptions, PushToGatewayOptions } from './types.js';
 

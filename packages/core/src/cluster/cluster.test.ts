@@ -11,10 +11,10 @@ import { parseExposition, type Sample, sampleValue } from '../../../../test/help
 import { freePort } from '../../../../test/helpers/ports.js';
 import { decodeFamilies } from '../../../../test/helpers/protobuf.js';
 import { PROTOBUF_CONTENT_TYPE } from '../exposition/protobuf.js';
-import { ByteWriter } from '../exposition-format.js';
+import { ByteWriter } from '../exposition/text-format.js';
 import { registerTestFamilies } from '../fixtures/request-families.js';
 import { DEFAULT_BUCKETS } from '../options.js';
-import type { SeriesStore } from '../request-metrics.js';
+import type { SeriesStore } from '../request/series-store.js';
 import { type AggregatedFamily, asReported, ClusterTables, type Contribution, type Reported, type SourceTable } from './aggregate.js';
 import { exactSum as exactSumOf } from './exact-sum.js';
 import { FamilyEncoder } from './family-encoding.js';

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { escapeLabelValue, type FamilyData } from '../exposition-format.js';
+import { escapeLabelValue, type FamilyData } from '../exposition/text-format.js';
 import { hasNativeSeries } from '../native/series.js';
 import { encodeNatives } from './native-sum.js';
 import { encodeStore, type StoreSource, StoreTable, storeSource } from './store-encoding.js';

@@ -1,5 +1,5 @@
 import { encodeFamily, type ProtoWriter } from '../exposition/protobuf.js';
-import { escapeLabelValue, type FamilyData } from '../exposition-format.js';
+import { escapeLabelValue, type FamilyData } from '../exposition/text-format.js';
 import { NativeHistogram } from '../native/histogram.js';
 import { kNativeSeries, type NativeSeriesSource } from '../native/series.js';
 import type { AggregatedFamily, Reported } from './aggregate.js';

@@ -2,7 +2,6 @@ import cluster, { type Worker } from 'node:cluster';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { resolveClient } from '../client.js';
-import { PROTOBUF_CONTENT_TYPE, ProtoWriter } from '../exposition/protobuf.js';
 import {
   answerScrape,
   OPENMETRICS_CONTENT_TYPE,
@@ -12,9 +11,10 @@ import {
   type ScrapeResponse,
   wantsOpenMetrics,
   wantsProtobuf,
-} from '../exposition.js';
-import { ByteWriter } from '../exposition-format.js';
-import { startHttpServer } from '../metrics-server.js';
+} from '../exposition/exposition.js';
+import { startHttpServer } from '../exposition/metrics-server.js';
+import { PROTOBUF_CONTENT_TYPE, ProtoWriter } from '../exposition/protobuf.js';
+import { ByteWriter } from '../exposition/text-format.js';
 import type { ClusterPrimary, ClusterPrimaryOptions, Exposition, GenerateOptions } from '../types.js';
 import { type AggregatedFamily, asReported, ClusterTables, type Contribution, type Reported, SourceTable } from './aggregate.js';
 import { FamilyEncoder } from './family-encoding.js';

@@ -1,4 +1,4 @@
-import { type ByteWriter, escapeString, familyHeader, valueString } from '../exposition-format.js';
+import { type ByteWriter, escapeString, familyHeader, valueString } from '../exposition/text-format.js';
 import type { AggregatedFamily } from './aggregate.js';
 
 /** How families are joined in each format, as `renderExposition` joins them. */

@@ -1,5 +1,6 @@
-import { escapeLabelValue } from '../exposition-format.js';
-import { DurationHistogram, RequestCounter, type Series } from '../request-metrics.js';
+import { escapeLabelValue } from '../exposition/text-format.js';
+import { DurationHistogram, RequestCounter } from '../request/families.js';
+import type { Series } from '../request/series-store.js';
 import type { WireFamily, WireNumber } from './wire.js';
 
 /**

@@ -1,7 +1,6 @@
 import cluster from 'node:cluster';
 import type { Registry } from 'prom-client';
 import { warnOnce } from '../diagnostics.js';
-import { PROTOBUF_CONTENT_TYPE } from '../exposition/protobuf.js';
 import {
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
@@ -9,7 +8,8 @@ import {
   renderExposition,
   wantsOpenMetrics,
   wantsProtobuf,
-} from '../exposition.js';
+} from '../exposition/exposition.js';
+import { PROTOBUF_CONTENT_TYPE } from '../exposition/protobuf.js';
 import type { GenerateOptions } from '../types.js';
 import { FamilyEncoder } from './family-encoding.js';
 import {

@@ -2,6 +2,8 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BOTH_CLIENTS } from '../../../../test/helpers/client.js';
 import { type DecodedFamily, decodeFamilies, labelsOf } from '../../../../test/helpers/protobuf.js';
+import { NativeHistogram, resolveNativeConfig } from '../native/histogram.js';
+import { kNativeSeries } from '../native/series.js';
 import {
   answerScrape,
   generateMetrics,
@@ -9,9 +11,7 @@ import {
   renderExposition,
   wantsOpenMetrics,
   wantsProtobuf,
-} from '../exposition.js';
-import { NativeHistogram, resolveNativeConfig } from '../native/histogram.js';
-import { kNativeSeries } from '../native/series.js';
+} from './exposition.js';
 import { PROTOBUF_CONTENT_TYPE, ProtoWriter } from './protobuf.js';
 
 const decode = decodeFamilies;

@@ -5,9 +5,10 @@
  * Hand-written: the schema is small and stable, the encoder needs only varints, doubles and nested lengths, and
  * a generated library would add a runtime dependency and a copy through its own message objects.
  */
-import type { FamilyData } from '../exposition-format.js';
+
 import { encodeBuckets, type NativeHistogram } from '../native/histogram.js';
 import { type NativeSeriesSource, nativeSeriesOf, seriesKey } from '../native/series.js';
+import type { FamilyData } from './text-format.js';
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
 

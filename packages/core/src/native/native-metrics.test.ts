@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { Registry, Summary } from '../../../../test/helpers/client.js';
 import { type DecodedFamily, decodeFamilies, labelsOf } from '../../../../test/helpers/protobuf.js';
 import { PromHttp, type RouteReader } from '../engine.js';
-import { generateMetrics, renderExposition } from '../exposition.js';
+import { generateMetrics, renderExposition } from '../exposition/exposition.js';
 import { DEFAULT_BUCKETS } from '../options.js';
-import { DEFAULT_METRICS, registerRequestFamilies } from '../request-metrics.js';
+import { registerRequestFamilies } from '../request/families.js';
+import { DEFAULT_METRICS } from '../request/series-store.js';
 import type { MetricsOptions } from '../types.js';
 import { DEFAULT_NATIVE_CONFIG, resolveNativeConfig } from './histogram.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Registry, Summary } from '../../../test/helpers/client.js';
-import { registerTestFamilies } from './fixtures/request-families.js';
-import { OVERFLOW, type SeriesStore } from './request-metrics.js';
+import { Registry, Summary } from '../../../../test/helpers/client.js';
+import { registerTestFamilies } from '../fixtures/request-families.js';
+import { OVERFLOW, type SeriesStore } from './series-store.js';
 
 function store(seriesLimit = 10_000, dynamic: string[] = []): SeriesStore {
   return registerTestFamilies(new Registry(), '', 'path', [], dynamic, [0.1, 1], true, seriesLimit, Summary).store;

@@ -1,5 +1,5 @@
+import type { GenerateOptions } from '../types.js';
 import type { RenderedExposition } from './exposition.js';
-import type { GenerateOptions } from './types.js';
 
 /** What a family's sample names add to its name. */
 const SAMPLE_SUFFIXES = ['_bucket', '_sum', '_count', '_total', '_created', '_info', '_gcount', '_gsum'];

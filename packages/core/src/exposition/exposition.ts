@@ -1,9 +1,9 @@
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Registry } from 'prom-client';
-import { encodeFamily, PROTOBUF_CONTENT_TYPE, ProtoWriter } from './exposition/protobuf.js';
-import { ByteWriter, type FamilyData, type FastFamily, kFastRender, registryDefaultLabels, renderFamily } from './exposition-format.js';
-import { hasNativeSeries } from './native/series.js';
-import type { Exposition, GenerateOptions, RegistryLike } from './types.js';
+import { hasNativeSeries } from '../native/series.js';
+import type { Exposition, GenerateOptions, RegistryLike } from '../types.js';
+import { encodeFamily, PROTOBUF_CONTENT_TYPE, ProtoWriter } from './protobuf.js';
+import { ByteWriter, type FamilyData, type FastFamily, kFastRender, registryDefaultLabels, renderFamily } from './text-format.js';
 
 /** zlib's gzip as a promise (not util.promisify: importing node:util in ESM loads all of its lazy parts). */
 function gzip(body: string | Buffer): Promise<Buffer> {

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Registry } from '../../../test/helpers/client.js';
-import { sampleValue } from '../../../test/helpers/exposition.js';
-import { PromHttp, type RouteReader } from './engine.js';
+import { Registry } from '../../../../test/helpers/client.js';
+import { sampleValue } from '../../../../test/helpers/exposition.js';
+import { PromHttp, type RouteReader } from '../engine.js';
 import { recordException } from './report-exception.js';
 
 type Req = IncomingMessage;

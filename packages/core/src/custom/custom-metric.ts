@@ -1,14 +1,14 @@
 import type { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
-import type { Client } from './client.js';
-import { type ExemplarLabels, type ExemplarReader, resolveExemplars } from './exemplars.js';
-import { labelString, splitLabels } from './label-values.js';
-import { clashError, firstDifference, type MetricShape, setShape, shapeOf } from './metric-clash.js';
-import { DEFAULT_NATIVE_CONFIG, type NativeConfig, resolveNativeConfig } from './native/histogram.js';
-import { kNativeSeries, NativeSeriesSet } from './native/series.js';
-import { assertMetricName } from './option-checks.js';
-import { OVERFLOW } from './request-metrics.js';
-import type { EnteredWrapper } from './request-record.js';
-import type { CustomMetricOptions, LabelFunction, MetricLike, PromClientLike, RegistryLike } from './types.js';
+import type { Client } from '../client.js';
+import { labelString, splitLabels } from '../label-values.js';
+import { clashError, firstDifference, type MetricShape, setShape, shapeOf } from '../metric-clash.js';
+import { DEFAULT_NATIVE_CONFIG, type NativeConfig, resolveNativeConfig } from '../native/histogram.js';
+import { kNativeSeries, NativeSeriesSet } from '../native/series.js';
+import { assertMetricName } from '../option-checks.js';
+import { type ExemplarLabels, type ExemplarReader, resolveExemplars } from '../request/exemplars.js';
+import type { EnteredWrapper } from '../request/record.js';
+import { OVERFLOW } from '../request/series-store.js';
+import type { CustomMetricOptions, LabelFunction, MetricLike, PromClientLike, RegistryLike } from '../types.js';
 
 export type CustomKind = 'counter' | 'gauge' | 'histogram' | 'summary';
 

@@ -1,7 +1,7 @@
-import type { RouteReader } from './engine.js';
-import { labelString } from './label-values.js';
-import type { ResolvedOptions } from './options.js';
-import { UNMATCHED } from './request-metrics.js';
+import type { RouteReader } from '../engine.js';
+import { labelString } from '../label-values.js';
+import type { ResolvedOptions } from '../options.js';
+import { UNMATCHED } from './series-store.js';
 
 /**
  * How the default metrics' route and status label values are made from the options, once at creation: the

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { HttpServerOptions } from '../types.js';
 import type { ScrapeRequest, ScrapeResponse } from './exposition.js';
-import type { HttpServerOptions } from './types.js';
 
 /**
  * A server of its own that answers `endpoint` with `scrape` and 404 elsewhere. Resolves once listening;

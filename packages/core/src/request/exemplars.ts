@@ -1,10 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { warnOnce } from './diagnostics.js';
-import { type ByteWriter, exemplarText, type FamilyData } from './exposition-format.js';
-import type { ProgressCell, Series } from './request-metrics.js';
-import { type RecordOwner, RequestRecord } from './request-record.js';
-import type { ExemplarFunction } from './types.js';
+import { warnOnce } from '../diagnostics.js';
+import { type ByteWriter, exemplarText, type FamilyData } from '../exposition/text-format.js';
+import type { ExemplarFunction } from '../types.js';
+import type { ProgressCell } from './families.js';
+import { type RecordOwner, RequestRecord } from './record.js';
+import type { Series } from './series-store.js';
 
 /** The labels of one exemplar: `{ trace_id, span_id }` of a span, or what an exemplar function gave. */
 export type ExemplarLabels = Readonly<Record<string, string>>;

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { ProgressCell } from './request-metrics.js';
+import type { ProgressCell } from './families.js';
 import type { Watched } from './response-watch.js';
 
 /** What finishes a record (the engine that started it). */

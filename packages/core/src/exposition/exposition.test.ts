@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import testClient, { BOTH_CLIENTS, type Client, Registry, Summary } from '../../../test/helpers/client.js';
+import testClient, { BOTH_CLIENTS, type Client, Registry, Summary } from '../../../../test/helpers/client.js';
+import { registerTestFamilies } from '../fixtures/request-families.js';
+import { DEFAULT_BUCKETS } from '../options.js';
 import { generateMetrics, OPENMETRICS_CONTENT_TYPE, requestedNames, wantsOpenMetrics } from './exposition.js';
-import { registerTestFamilies } from './fixtures/request-families.js';
-import { DEFAULT_BUCKETS } from './options.js';
 
 /** Fills our families and the client's metrics of the same names with the same observations. */
 function twinRegistries(
