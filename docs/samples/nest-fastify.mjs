@@ -5,7 +5,7 @@ import { done, get, hasNoSample, hasSample, scrape } from './lib/check.mjs';
 import { runTypeScript, started } from './lib/typescript.mjs';
 
 Logger.overrideLogger(false); // Nest logs the 500 below with its stack: not an error of the sample
-await runTypeScript(import.meta.url, 'main.ts');
+await runTypeScript(import.meta.url, 'main.ts', ['nest-express.mjs']);
 const [{ url }] = await started();
 await get(`${url}/users/7`);
 await get(`${url}/users/0`);
@@ -21,49 +21,6 @@ hasSample(text, 'http_request_total{method="GET",path="<unmatched>",status="404"
 hasSample(text, 'http_request_exceptions_total{method="GET",path="/users/:id",status="500"}', 1);
 hasNoSample(text, 'http_request_exceptions_total{method="GET",path="/users/:id",status="404"}');
 done();
-
-/* users.controller.ts
-import { Controller, Get, NotFoundException, Param } from '@nestjs/common';
-
-@Controller('users')
-export class UsersController {
-  @Get(':id') // recorded as path="/users/:id"
-  findOne(@Param('id') id: string) {
-    if (id === '0') throw new NotFoundException(); // a 404: the client's fault, not an exception
-    if (id === 'crash') throw new Error('database down'); // a 500, counted as an exception
-    return { id };
-  }
-
-  @Get(':id/orders/:orderId') // recorded as path="/users/:id/orders/:orderId"
-  order(@Param('orderId') orderId: string) {
-    return { orderId };
-  }
-}
-*/
-
-/* app.module.ts
-import { Module } from '@nestjs/common';
-import { UsersController } from './users.controller.js';
-
-@Module({ controllers: [UsersController] })
-export class AppModule {}
-*/
-
-/* metrics-exception.filter.ts
-import { type ArgumentsHost, Catch } from '@nestjs/common';
-import { BaseExceptionFilter } from '@nestjs/core';
-import { recordException } from '@prom-http/core';
-
-// Nest answers what a controller, guard, pipe or interceptor throws itself, so Express and Fastify never see it:
-// count it in http_request_exceptions_total (an HttpException with a 4xx status is not one), then answer as Nest does.
-@Catch()
-export class MetricsExceptionFilter extends BaseExceptionFilter {
-  catch(exception: unknown, host: ArgumentsHost) {
-    recordException(host.switchToHttp().getResponse(), exception);
-    super.catch(exception, host);
-  }
-}
-*/
 
 /* main.ts
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';

@@ -27,10 +27,19 @@ function resolveBare(js) {
   });
 }
 
-/** Compiles the TypeScript files that the sample at `sampleUrl` holds and imports `entry` (e.g. 'main.ts'). */
-export async function runTypeScript(sampleUrl, entry) {
-  const text = readFileSync(fileURLToPath(sampleUrl), 'utf8');
-  const files = [...text.matchAll(FILE)];
+/**
+ * Compiles the TypeScript files that the sample at `sampleUrl` holds and imports `entry` (e.g. 'main.ts'). A file
+ * the sample does not hold is taken from the first of the samples named in `sharedFrom` (beside it) that does: the
+ * page shows the app's other files once.
+ */
+export async function runTypeScript(sampleUrl, entry, sharedFrom = []) {
+  const own = [...readFileSync(fileURLToPath(sampleUrl), 'utf8').matchAll(FILE)];
+  const files = [...own];
+  for (const other of sharedFrom) {
+    for (const file of readFileSync(fileURLToPath(new URL(other, sampleUrl)), 'utf8').matchAll(FILE)) {
+      if (!files.some(([, name]) => name === file[1])) files.push(file);
+    }
+  }
   if (!files.some(([, name]) => name === entry)) throw new Error(`${sampleUrl} holds no /* ${entry} block`);
   const dir = mkdtempSync(join(tmpdir(), 'prom-http-sample-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
