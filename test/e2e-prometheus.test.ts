@@ -264,10 +264,13 @@ describe.skipIf(!hasPrometheus)('a real Prometheus scraping the example apps', (
     const result: Sample[] = await query(heatmap?.expr ?? '');
     expect(result).toHaveLength(1);
     const histogram = result[0]?.histogram?.[1];
-    // The same requests as the classic histogram's count, from the same scrapes.
+    // The same requests as the classic histogram's count, from the same scrapes. rate() extrapolates the two
+    // differently towards the window's start (a float counter no further than where it would reach zero), by at
+    // most 1.1 scrape intervals of the several seconds the series cover.
     const [classic] = await query('sum(rate(http_request_duration_seconds_count[1m]))');
     expect(Number(classic?.value[1])).toBeGreaterThan(0);
-    expect(Number(histogram?.count)).toBeCloseTo(Number(classic?.value[1]), 2);
+    expect(Number(histogram?.count) / Number(classic?.value[1])).toBeGreaterThan(0.8);
+    expect(Number(histogram?.count) / Number(classic?.value[1])).toBeLessThan(1.25);
     // Native buckets (factor about 1.09): many more than the classic histogram's, each narrow.
     const buckets = (histogram?.buckets ?? []).filter(([, , , count]) => Number(count) > 0);
     expect(buckets.length).toBeGreaterThan(10);
