@@ -11,6 +11,10 @@ export interface DashboardTarget {
   expr?: string;
   legendFormat?: string;
   refId?: string;
+  /** Grafana also asks Prometheus for the exemplars of the query's series. */
+  exemplar?: boolean;
+  /** `heatmap`: the result is read as buckets (a native histogram here), not as series. */
+  format?: string;
 }
 
 export interface DashboardPanel {
@@ -19,6 +23,7 @@ export interface DashboardPanel {
   title?: string;
   datasource?: { type?: string; uid?: string };
   gridPos?: { x?: number; y?: number; w?: number; h?: number };
+  options?: Record<string, unknown>;
   targets?: DashboardTarget[];
 }
 
@@ -34,8 +39,11 @@ export interface Dashboard {
 export interface PanelQuery {
   panelId: number;
   panel: string;
+  panelType: string;
   refId: string;
   expr: string;
+  /** The panel shows the exemplars of this query's series. */
+  exemplar: boolean;
 }
 
 export function loadDashboard(path: string = DASHBOARD_PATH): Dashboard {
@@ -48,7 +56,14 @@ export function panelQueries(dashboard: Dashboard = loadDashboard()): PanelQuery
   for (const panel of dashboard.panels ?? []) {
     for (const target of panel.targets ?? []) {
       if (typeof target.expr !== 'string' || target.expr.trim() === '') continue;
-      queries.push({ panelId: panel.id ?? 0, panel: panel.title ?? '', refId: target.refId ?? '', expr: target.expr });
+      queries.push({
+        panelId: panel.id ?? 0,
+        panel: panel.title ?? '',
+        panelType: panel.type ?? '',
+        refId: target.refId ?? '',
+        expr: target.expr,
+        exemplar: target.exemplar === true,
+      });
     }
   }
   return queries;

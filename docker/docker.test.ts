@@ -1,8 +1,10 @@
 // The docker stack cannot run here (no Docker engine in CI), so its files are checked with the tools that read
 // them: promtool for the Prometheus config and every dashboard query, the yaml parser for compose and Grafana
-// provisioning, and the file system for every path they name.
-import { spawnSync } from 'node:child_process';
+// provisioning, the file system for every path they name; the load generator runs against a local server.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,12 +15,15 @@ import { DASHBOARD_PATH, type Dashboard, loadDashboard, panelQueries } from './d
 const DOCKER_DIR = dirname(fileURLToPath(import.meta.url));
 const at = (...parts: string[]) => join(DOCKER_DIR, ...parts);
 
-const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
-if (!hasPromtool && process.env.CI) throw new Error('promtool is missing: .ci/run installs the Debian package prometheus');
-if (!hasPromtool) console.warn('docker.test.ts: promtool not found, skipping the promtool checks (apt-get install prometheus)');
+// Debian 13's promtool (2.53): the config keeps classic buckets beside native ones (scrape_classic_histograms,
+// 2.45+), a field Debian 12's 2.42 rejects (.ci/prometheus-native).
+const PROMTOOL = join(process.env.PROMHTTP_DEBIAN13 ?? '/opt/prom-http-debian13', 'usr', 'bin', 'promtool');
+const hasPromtool = existsSync(PROMTOOL);
+if (!hasPromtool && process.env.CI) throw new Error(`${PROMTOOL} is missing: .ci/run unpacks it with .ci/prometheus-native`);
+if (!hasPromtool) console.warn('docker.test.ts: no promtool 2.53 (bash .ci/prometheus-native), skipping the promtool checks');
 
 function promtool(...args: string[]): { status: number | null; output: string } {
-  const result = spawnSync('promtool', args, { encoding: 'utf8' });
+  const result = spawnSync(PROMTOOL, args, { encoding: 'utf8' });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -158,6 +163,17 @@ describe('compose.yaml', () => {
     }
   });
 
+  it('runs Prometheus with native histograms and exemplar storage, and the apps with both options on', () => {
+    const features = commandOf(service('prometheus'))
+      .filter((arg) => arg.startsWith('--enable-feature='))
+      .flatMap((arg) => arg.slice('--enable-feature='.length).split(','));
+    expect(features.sort()).toEqual(['exemplar-storage', 'native-histograms']);
+    for (const [name, s] of appServices) {
+      expect(env(s).NATIVE_HISTOGRAMS, `${name}: NATIVE_HISTOGRAMS`).toBe('1');
+      expect(env(s).EXEMPLARS, `${name}: EXEMPLARS`).toBe('1');
+    }
+  });
+
   it('runs the load generator script from its mount against every app service on its port', () => {
     const loadgen = service('loadgen');
     const script = commandOf(loadgen).find((arg) => arg.endsWith('.mjs'));
@@ -211,6 +227,7 @@ interface ScrapeConfig {
   job_name: string;
   dns_sd_configs?: Array<{ names: string[]; type?: string; port?: number }>;
   static_configs?: Array<{ targets: string[] }>;
+  scrape_classic_histograms?: boolean;
 }
 const prometheusConfig = parse(readFileSync(at('prometheus', 'prometheus.yml'), 'utf8')) as { scrape_configs: ScrapeConfig[] };
 
@@ -235,6 +252,10 @@ describe('prometheus/prometheus.yml', () => {
     }
     expect([...scraped].sort()).toEqual(appServices.map(([name]) => name).sort());
     expect(new Set(jobs.map((j) => j.job_name)).size).toBe(jobs.length);
+  });
+
+  it('keeps the classic buckets beside the native histograms in every job, for the panels on _bucket', () => {
+    for (const job of prometheusConfig.scrape_configs) expect(job.scrape_classic_histograms, job.job_name).toBe(true);
   });
 
   it('is the file the prometheus service runs with', () => {
@@ -313,7 +334,7 @@ describe('grafana/dashboards/prom-http.json', () => {
     expect(new Set(ids).size).toBe(panels.length);
     const boxes: Array<{ title: string; x: number; y: number; w: number; h: number }> = [];
     for (const panel of panels) {
-      expect(['stat', 'timeseries'], panel.title).toContain(panel.type);
+      expect(['heatmap', 'stat', 'timeseries'], panel.title).toContain(panel.type);
       expect(panel.title, `panel ${panel.id} title`).toBeTruthy();
       const { x, y, w, h } = panel.gridPos ?? {};
       for (const v of [x, y, w, h]) expect(Number.isInteger(v), `${panel.title}: gridPos ${JSON.stringify(panel.gridPos)}`).toBe(true);
@@ -365,6 +386,30 @@ describe('grafana/dashboards/prom-http.json', () => {
     has(/by \(job, instance\) \(rate\(process_cpu_seconds_total\[1m\]\)\)/);
   });
 
+  it('has a heatmap of the native duration histogram, its buckets drawn as they are', () => {
+    const heatmaps = panels.filter((p) => p.type === 'heatmap');
+    expect(heatmaps).toHaveLength(1);
+    const [heatmap] = heatmaps;
+    // Grafana draws the buckets of the query's native histogram; calculating its own from series would be wrong.
+    expect(heatmap?.options?.calculate).toBe(false);
+    expect(heatmap?.targets?.map((t) => [t.expr, t.format])).toEqual([['sum(rate(http_request_duration_seconds[1m]))', 'heatmap']]);
+  });
+
+  it('asks for exemplars on every target of the latency quantiles and of the heatmap, and nowhere else', () => {
+    const withExemplars = panels.filter((p) => (p.targets ?? []).some((t) => t.exemplar === true));
+    expect(withExemplars.map((p) => p.type)).toEqual(['timeseries', 'heatmap']);
+    for (const panel of withExemplars) {
+      expect(
+        panel.targets?.every((t) => t.exemplar === true),
+        panel.title,
+      ).toBe(true);
+      for (const target of panel.targets ?? []) expect(target.expr, panel.title).toMatch(/http_request_duration_seconds(_bucket)?\[1m\]/);
+    }
+    expect(withExemplars[0]?.targets?.map((t) => t.expr)).toEqual(
+      ['0.5', '0.9', '0.99'].map((q) => `histogram_quantile(${q}, sum by (job, le) (rate(http_request_duration_seconds_bucket[1m])))`),
+    );
+  });
+
   it.skipIf(!hasPromtool)('has only expressions promtool parses (one recording rule each)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'prom-http-dashboard-'));
     try {
@@ -395,5 +440,32 @@ describe('grafana/dashboards/prom-http.json', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// ─── the load generator ───────────────────────────────────────────────────────────────────────────
+
+describe('loadgen/loadgen.mjs', () => {
+  it('sends every request with a sampled W3C traceparent of fresh ids, which the apps make exemplars of', async () => {
+    const traceparents: string[] = [];
+    const server = createServer(function record(req, res) {
+      traceparents.push(String(req.headers.traceparent));
+      req.resume();
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const child = spawn(process.execPath, [at('loadgen', 'loadgen.mjs')], {
+        env: { ...process.env, TARGETS: `http://127.0.0.1:${port}`, RPS: '20', DURATION: '1' },
+        stdio: 'ignore',
+      });
+      expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0);
+    } finally {
+      server.close();
+    }
+    expect(traceparents.length).toBeGreaterThan(5);
+    for (const header of traceparents) expect(header).toMatch(/^00-[\da-f]{32}-[\da-f]{16}-01$/);
+    expect(new Set(traceparents.map((h) => h.slice(3, 35))).size).toBe(traceparents.length);
   });
 });

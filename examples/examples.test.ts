@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { Agent, get as httpGet } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sampleValue } from '../test/helpers/exposition.js';
+import { samples, sampleValue } from '../test/helpers/exposition.js';
+import { decodeFamilies } from '../test/helpers/protobuf.js';
 
 // Each example runs as a user would run it (node on the file, against the built packages) and is checked by
 // what it serves.
@@ -144,6 +145,59 @@ describe('examples', () => {
     },
     20_000,
   );
+
+  // The docker stack runs the basic apps with NATIVE_HISTOGRAMS=1 and EXEMPLARS=1 (docker/compose.yaml); run
+  // directly, they keep the defaults.
+  const PROTOBUF = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
+  const OPENMETRICS = 'application/openmetrics-text; version=1.0.0';
+  const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const SPAN_ID = '00f067aa0ba902b7';
+
+  /** After one sampled and one unsampled request to /api/users/1: the native schema and the exemplars scraped. */
+  async function scrapeFeatures(example: string, env: Record<string, string>) {
+    const {
+      ports: [port],
+    } = await run(`./${example}/server.mjs`, { PORT: '0', ...env }, /metrics at http:\/\/[^:]+:(\d+)/);
+    const base = `http://127.0.0.1:${port}`;
+    for (const flags of ['01', '00']) {
+      const res = await fetch(`${base}/api/users/1`, { headers: { traceparent: `00-${TRACE_ID}-${SPAN_ID}-${flags}` } });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    const proto = await fetch(`${base}/metrics`, { headers: { accept: PROTOBUF } });
+    expect(proto.headers.get('content-type')).toContain('application/vnd.google.protobuf');
+    const duration = decodeFamilies(new Uint8Array(await proto.arrayBuffer())).find((f) => f.name === 'http_request_duration_seconds');
+    const histogram = duration?.metric[0]?.histogram;
+    const openMetrics = await text(`${base}/metrics`, { headers: { accept: OPENMETRICS } });
+    return {
+      sampleCount: histogram?.sampleCount as number | undefined,
+      schema: histogram?.schema as number | undefined,
+      counterExemplars: samples(openMetrics, 'http_request_total').map((s) => s.exemplar?.labels),
+      bucketExemplars: samples(openMetrics, 'http_request_duration_seconds_bucket').flatMap((s) => (s.exemplar ? [s.exemplar.labels] : [])),
+    };
+  }
+
+  it.each(['express-basic', 'fastify-basic'])(
+    '%s: NATIVE_HISTOGRAMS=1 EXEMPLARS=1 turn on native buckets and exemplars from the sampled traceparent',
+    async (example) => {
+      const scraped = await scrapeFeatures(example, { NATIVE_HISTOGRAMS: '1', EXEMPLARS: '1' });
+      expect(scraped.sampleCount).toBe(2);
+      // bucketFactor 1.1 (the default): schema 3.
+      expect(scraped.schema).toBe(3);
+      // The unsampled request came last: the exemplar kept is the sampled one's.
+      const ids = { trace_id: TRACE_ID, span_id: SPAN_ID };
+      expect(scraped.counterExemplars).toEqual([ids]);
+      expect(scraped.bucketExemplars).toEqual([ids]);
+    },
+  );
+
+  it.each(['express-basic', 'fastify-basic'])('%s: without the variables, classic buckets only and no exemplars', async (example) => {
+    const scraped = await scrapeFeatures(example, { NATIVE_HISTOGRAMS: '', EXEMPLARS: '' });
+    expect(scraped.sampleCount).toBe(2);
+    expect(scraped.schema).toBeUndefined();
+    expect(scraped.counterExemplars).toEqual([undefined]);
+    expect(scraped.bucketExemplars).toEqual([]);
+  });
 
   it('demo: starts, serves traffic and stops by itself', async () => {
     const { child, output } = await run('./demo/demo.mjs', { DEMO_SECONDS: '4' }, /Express app metrics/, 40_000);

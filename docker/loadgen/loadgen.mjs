@@ -1,11 +1,14 @@
 // Steady, mixed traffic against the example apps, so that every panel of the Grafana dashboard has something
-// to show: fast and slow routes, handler 404s, unmatched paths, exceptions. Node's standard library only.
+// to show: fast and slow routes, handler 404s, unmatched paths, exceptions. Each request carries a W3C
+// `traceparent` header with fresh random ids, sampled, as a traced client would send: the apps (EXEMPLARS=1) make
+// their exemplars from it. Node's standard library only.
 //
 //   TARGETS=http://express-app:3000,http://fastify-app:3001 RPS=20 node loadgen.mjs
 //
 // TARGETS  comma-separated base URLs                 (default: the two compose services)
 // RPS      requests per second, per target           (default 20)
 // DURATION seconds before stopping, 0 = until killed (default 0)
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 
 const targets = (process.env.TARGETS ?? 'http://express-app:3000,http://fastify-app:3001')
@@ -67,7 +70,10 @@ function send(base) {
       method,
       agent: false,
       timeout: 10_000,
-      headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      headers: {
+        traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
+      },
     },
     (res) => {
       res.resume();

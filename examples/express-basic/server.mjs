@@ -1,6 +1,7 @@
-// An Express app with prom-http's default metrics: one line, `app.use(metrics())`.
+// An Express app with prom-http's default metrics: one line, `app.use(metrics())` (options below).
 //
 //   PORT=3000 HOST=127.0.0.1 node examples/express-basic/server.mjs
+//   NATIVE_HISTOGRAMS=1 EXEMPLARS=1 node examples/express-basic/server.mjs   (as in docker/compose.yaml)
 //   curl localhost:3000/api/users/1 && curl localhost:3000/metrics
 import { metrics } from '@prom-http/express';
 import express from 'express';
@@ -16,10 +17,26 @@ const users = new Map([
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Off unless asked for, as a user running the example would have it; the docker stack (docker/compose.yaml) sets
+// both. NATIVE_HISTOGRAMS=1: native buckets beside the classic ones, served to a Prometheus that asks for them.
+// EXEMPLARS=1: an exemplar from the W3C `traceparent` header of each sampled request, which the stack's load
+// generator sends; an app with a tracer uses `exemplars: true` instead (the ids of the active OpenTelemetry span).
+const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/;
+function exemplarFromTraceparent(req) {
+  const match = TRACEPARENT.exec(String(req.headers.traceparent ?? ''));
+  // Bit 0 of the flags: sampled, as `exemplars: true` keeps only sampled traces.
+  if (match === null || (Number.parseInt(match[3], 16) & 1) === 0) return undefined;
+  return { trace_id: match[1], span_id: match[2] };
+}
+const options = {
+  nativeHistograms: process.env.NATIVE_HISTOGRAMS === '1',
+  exemplars: process.env.EXEMPLARS === '1' ? exemplarFromTraceparent : false,
+};
+
 const app = express();
 app.use(express.json());
 // The one line: records every request below and serves GET /metrics.
-app.use(metrics());
+app.use(metrics(options));
 
 app.get('/', function home(_req, res) {
   res.json({ service: 'express-basic', routes: ['/api/users', '/api/users/:id', '/slow', '/boom'] });

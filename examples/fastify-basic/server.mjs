@@ -1,6 +1,7 @@
-// A Fastify app with prom-http's default metrics: one line, `await app.register(fastifyMetrics)`.
+// A Fastify app with prom-http's default metrics: one line, `await app.register(fastifyMetrics)` (options below).
 //
 //   PORT=3001 HOST=127.0.0.1 node examples/fastify-basic/server.mjs
+//   NATIVE_HISTOGRAMS=1 EXEMPLARS=1 node examples/fastify-basic/server.mjs   (as in docker/compose.yaml)
 //   curl localhost:3001/api/users/1 && curl localhost:3001/metrics
 import fastifyMetrics from '@prom-http/fastify';
 import Fastify from 'fastify';
@@ -16,9 +17,25 @@ const users = new Map([
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Off unless asked for, as a user running the example would have it; the docker stack (docker/compose.yaml) sets
+// both. NATIVE_HISTOGRAMS=1: native buckets beside the classic ones, served to a Prometheus that asks for them.
+// EXEMPLARS=1: an exemplar from the W3C `traceparent` header of each sampled request, which the stack's load
+// generator sends; an app with a tracer uses `exemplars: true` instead (the ids of the active OpenTelemetry span).
+const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/;
+function exemplarFromTraceparent(req) {
+  const match = TRACEPARENT.exec(String(req.headers.traceparent ?? ''));
+  // Bit 0 of the flags: sampled, as `exemplars: true` keeps only sampled traces.
+  if (match === null || (Number.parseInt(match[3], 16) & 1) === 0) return undefined;
+  return { trace_id: match[1], span_id: match[2] };
+}
+const options = {
+  nativeHistograms: process.env.NATIVE_HISTOGRAMS === '1',
+  exemplars: process.env.EXEMPLARS === '1' ? exemplarFromTraceparent : false,
+};
+
 const app = Fastify({ logger: { level: process.env.LOG_LEVEL ?? 'warn' } });
 // The one line: records every request and serves GET /metrics.
-await app.register(fastifyMetrics);
+await app.register(fastifyMetrics, options);
 
 app.get('/', async function home() {
   return { service: 'fastify-basic', routes: ['/api/users', '/api/users/:id', '/slow', '/boom'] };
