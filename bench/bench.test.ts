@@ -98,7 +98,7 @@ describe('bench', () => {
   it('smoke, paired design alone: each pair is two fresh processes, and the library (and each reference row) still records the load', async () => {
     const dir = join(out, 'paired');
     // Every opt-in reference row (floors, prom-client's parts, the minimal recorder, the bigger heap).
-    const references = VARIANTS.filter((v) => v.optIn).map((v) => v.name);
+    const references = VARIANTS.filter((v) => v.optIn && v.reference).map((v) => v.name);
     expect(references).toContain('express-minimal');
     const named = new Set(['fastify-prom-http', 'fastify-control', ...references]);
     await run(process.execPath, [here('./run.mjs'), '--smoke', '--mode', 'paired', '--only', [...named].join(','), '--out', dir], {
