@@ -13,10 +13,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseTraceLine, sumCollections } from './lib/gc-trace.mjs';
 import { resultsDir } from './lib/results.mjs';
 import { median } from './lib/stats.mjs';
-import { VARIANTS } from './lib/variants.mjs';
+import { TRACEPARENT, VARIANTS } from './lib/variants.mjs';
 
 const run = promisify(execFile);
 const here = (file: string) => new URL(file, import.meta.url).pathname;
+// This checkout, as the --baseline of the smoke runs: its packages are built before the bench tests run.
+const checkout = here('..');
 const out = mkdtempSync(join(tmpdir(), 'prom-http-bench-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -96,7 +98,7 @@ describe('bench', () => {
   it('smoke, paired design alone: each pair is two fresh processes, and the library (and each reference row) still records the load', async () => {
     const dir = join(out, 'paired');
     // Every opt-in reference row (floors, prom-client's parts, the minimal recorder, the bigger heap).
-    const references = VARIANTS.filter((v) => v.optIn).map((v) => v.name);
+    const references = VARIANTS.filter((v) => v.optIn && v.reference).map((v) => v.name);
     expect(references).toContain('express-minimal');
     const named = new Set(['fastify-prom-http', 'fastify-control', ...references]);
     await run(process.execPath, [here('./run.mjs'), '--smoke', '--mode', 'paired', '--only', [...named].join(','), '--out', dir], {
@@ -116,6 +118,85 @@ describe('bench', () => {
       expect(rows.find((r) => r.variant === v.name)?.recorded, v.name).toBe(v.route ? true : null);
     }
   }, 180_000);
+
+  it('smoke, the opt-in rows: native histograms, exemplars (every request carries their traceparent) and a baseline build', async () => {
+    const dir = join(out, 'options');
+    const named = ['express', 'fastify'].flatMap((f) => [
+      `${f}-prom-http`,
+      `${f}-prom-http-baseline`,
+      `${f}-prom-http-native`,
+      `${f}-prom-http-exemplars`,
+    ]);
+    await run(
+      process.execPath,
+      [here('./run.mjs'), '--smoke', '--mode', 'interleaved', '--only', named.join(','), '--baseline', checkout, '--out', dir],
+      { timeout: 120_000 },
+    );
+    const { rows } = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as { rows: Row[] };
+    expect(rows.map((r) => [r.variant, r.kind])).toEqual([
+      ['express-bare', 'bare'],
+      ['express-prom-http', 'prom-http'],
+      ['express-prom-http-baseline', 'baseline'],
+      ['express-prom-http-native', 'prom-http'],
+      ['express-prom-http-exemplars', 'prom-http'],
+      ['fastify-bare', 'bare'],
+      ['fastify-prom-http', 'prom-http'],
+      ['fastify-prom-http-baseline', 'baseline'],
+      ['fastify-prom-http-native', 'prom-http'],
+      ['fastify-prom-http-exemplars', 'prom-http'],
+    ]);
+    for (const row of rows) {
+      expect(row.errors, row.variant).toBe(0);
+      expect(row.interleaved?.ratio, row.variant).toBeGreaterThan(0);
+      expect(row.recorded, row.variant).toBe(row.kind === 'bare' ? null : true);
+    }
+    const md = readFileSync(join(dir, 'latest.md'), 'utf8');
+    expect(md).toContain(`Baseline rows: prom-http built in ${checkout.replace(/\/$/, '')}.`);
+    expect(md).toContain(`Every request of every variant carries \`traceparent: ${TRACEPARENT}\`.`);
+  }, 120_000);
+
+  it('a baseline row without --baseline stops the run, naming the option', async () => {
+    await expect(
+      run(process.execPath, [here('./run.mjs'), '--smoke', '--only', 'fastify-prom-http-baseline', '--out', join(out, 'no-baseline')], {
+        timeout: 60_000,
+      }),
+    ).rejects.toThrow('fastify-prom-http-baseline needs --baseline DIR');
+  }, 60_000);
+
+  it('scrape: prom-http and prom-client render the same text; every option in every format has its bytes and times', async () => {
+    const dir = join(out, 'scrape');
+    await run(process.execPath, [here('./scrape.mjs'), '--smoke', '--out', dir], { timeout: 60_000 });
+    const result = JSON.parse(readFileSync(join(dir, 'scrape.json'), 'utf8')) as {
+      series: number;
+      identical: boolean;
+      options: Array<{ setting: string; format: string; contentType: string; bytes: number; exemplars: number | null; median: number }>;
+    };
+    expect(result.series).toBe(300);
+    expect(result.identical).toBe(true);
+    const settings = ['defaults', 'nativeHistograms', 'exemplars', 'both'];
+    const formats = ['text 0.0.4', 'OpenMetrics', 'protobuf'];
+    expect(result.options.map((r) => `${r.setting}/${r.format}`)).toEqual(settings.flatMap((s) => formats.map((f) => `${s}/${f}`)));
+    const row = (setting: string, format: string) => result.options.find((r) => r.setting === setting && r.format === format);
+    for (const r of result.options) {
+      expect(r.median, `${r.setting}/${r.format}`).toBeGreaterThan(0);
+      expect(r.contentType, `${r.setting}/${r.format}`).toMatch(
+        {
+          'text 0.0.4': /^text\/plain; version=0\.0\.4/,
+          OpenMetrics: /^application\/openmetrics-text/,
+          protobuf: /^application\/vnd\.google\.protobuf/,
+        }[r.format] as RegExp,
+      );
+    }
+    // Neither option changes the 0.0.4 text; native buckets live in the protobuf alone.
+    for (const s of settings) expect(row(s, 'text 0.0.4')?.bytes, s).toBe(row('defaults', 'text 0.0.4')?.bytes);
+    expect(row('nativeHistograms', 'OpenMetrics')?.bytes).toBe(row('defaults', 'OpenMetrics')?.bytes);
+    expect(row('nativeHistograms', 'protobuf')?.bytes).toBeGreaterThan(row('defaults', 'protobuf')?.bytes ?? Infinity);
+    // Exemplars: none without the option; with it, at least the request counter's of every series.
+    expect(row('defaults', 'OpenMetrics')?.exemplars).toBe(0);
+    expect(row('exemplars', 'OpenMetrics')?.exemplars).toBeGreaterThanOrEqual(result.series * 2);
+    expect(row('exemplars', 'protobuf')?.bytes).toBeGreaterThan(row('defaults', 'protobuf')?.bytes ?? Infinity);
+    expect(readFileSync(join(dir, 'scrape.md'), 'utf8')).toContain('| both | protobuf |');
+  }, 60_000);
 
   it("request path: prom-http's start and finish alone record every request of the loop", async () => {
     const { stdout } = await run(process.execPath, [here('./request-path.mjs'), '--requests', '2000', '--rounds', '2'], {
@@ -189,9 +270,11 @@ describe('bench', () => {
     "instructions: callgrind counts each server's instructions over exactly the requests sent",
     async () => {
       const dir = join(out, 'instructions');
-      const only = 'fastify-prom-http';
+      // With this checkout as the baseline: the same build of prom-http counted twice, in two kinds of row.
+      const only = 'fastify-prom-http,fastify-prom-http-baseline';
       const dumps = join(dir, 'dumps');
-      await run(process.execPath, [here('./instructions.mjs'), '--smoke', '--only', only, '--out', dir, '--keep', dumps], {
+      const argv = ['--smoke', '--only', only, '--baseline', checkout, '--parallel', '3', '--out', dir, '--keep', dumps];
+      await run(process.execPath, [here('./instructions.mjs'), ...argv], {
         timeout: 240_000,
       });
       const { rows, requests } = JSON.parse(readFileSync(join(dir, 'instructions.json'), 'utf8')) as {
@@ -199,7 +282,7 @@ describe('bench', () => {
         requests: number;
       };
       // The bare framework comes along: every ratio needs it.
-      expect(rows.map((r) => r.variant)).toEqual(['fastify-bare', 'fastify-prom-http']);
+      expect(rows.map((r) => r.variant)).toEqual(['fastify-bare', 'fastify-prom-http', 'fastify-prom-http-baseline']);
       for (const r of rows) {
         expect(r.requests, r.variant).toBe(requests);
         expect(r.errors, r.variant).toBe(0);
@@ -214,7 +297,10 @@ describe('bench', () => {
         expect(r.threads, r.variant).toBeGreaterThan(1);
       }
       // Each ratio is the row's count over its bare framework's.
-      const [bare, ours] = rows as [InstructionRow, InstructionRow];
+      const [bare, ours, baseline] = rows as [InstructionRow, InstructionRow, InstructionRow];
+      expect(baseline.mainRatio).toBeCloseTo(baseline.mainPerRequest / bare.mainPerRequest, 9);
+      expect(baseline.kind).toBe('baseline');
+      expect(baseline.recorded).toBe(true);
       expect(ours.mainRatio).toBeCloseTo(ours.mainPerRequest / bare.mainPerRequest, 9);
       expect(ours.kind).toBe('prom-http');
       expect(ours.recorded).toBe(true);

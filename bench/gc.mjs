@@ -20,7 +20,7 @@ import { defaultTool, load } from './lib/load.mjs';
 import { resultsDir, writeResults } from './lib/results.mjs';
 import { cpuPlan, cpuSeconds, startApp } from './lib/server.mjs';
 import { median } from './lib/stats.mjs';
-import { kindOf, rowLabel, select } from './lib/variants.mjs';
+import { headersOf, kindOf, rowLabel, select } from './lib/variants.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,6 +46,8 @@ if (tool !== 'wrk' && tool !== 'autocannon') throw new Error(`--tool must be wrk
 if (!['auto', 'on', 'off'].includes(args.pin)) throw new Error(`--pin must be auto, on or off, not ${args.pin}`);
 const cpus = cpuPlan(args.pin);
 const variants = select(args.only);
+// What any variant needs on every request (the exemplars rows' traceparent), sent to all of them alike.
+const headers = headersOf(variants);
 const log = (s) => process.stderr.write(`${s}\n`);
 
 async function measure(variant) {
@@ -60,10 +62,10 @@ async function measure(variant) {
   });
   const url = `${server.url}/users/42`;
   try {
-    if (warmup > 0) await load({ tool, url, connections, duration: warmup, cpus: cpus?.load });
+    if (warmup > 0) await load({ tool, url, connections, duration: warmup, cpus: cpus?.load, headers });
     events = [];
     const cpuBefore = cpuSeconds(server.child.pid);
-    const r = await load({ tool, url, connections, duration, cpus: cpus?.load });
+    const r = await load({ tool, url, connections, duration, cpus: cpus?.load, headers });
     const cpuAfter = cpuSeconds(server.child.pid);
     // A collection's trace line comes after it ends: give the last one of the window time to arrive.
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -8,6 +8,8 @@
 //
 //   node bench/instructions.mjs [--warmup 50000] [--requests 10000] [--connections 8] [--parallel 2] [--only a,b]
 //                               [--cache-sim yes|no] [--smoke] [--out bench/results]   (writes instructions.md and .json there)
+//                               [--baseline DIR]   (a checkout of prom-http with its packages built, for the
+//                                                   `*-prom-http-baseline` rows: two versions in one run)
 //                               [--keep DIR]   (keeps callgrind's dumps there, one per variant and thread, with
 //                                               the JIT's symbol maps: `callgrind_annotate DIR/<variant>.out.1-01`)
 //
@@ -23,13 +25,13 @@ import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
-import { join } from 'node:path';
+import path, { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { positiveInt } from './lib/args.mjs';
 import { recordsRoute } from './lib/exposition.mjs';
 import { resultsDir, writeResults } from './lib/results.mjs';
 import { getText, startApp } from './lib/server.mjs';
-import { kindOf, rowLabel, select } from './lib/variants.mjs';
+import { envOf, headersOf, kindOf, rowLabel, select } from './lib/variants.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,6 +44,7 @@ const { values: args } = parseArgs({
     smoke: { type: 'boolean', default: false },
     out: { type: 'string' },
     keep: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const outDir = resultsDir(args);
@@ -52,7 +55,10 @@ const connections = positiveInt(args, 'connections');
 const parallel = positiveInt(args, 'parallel');
 if (!['yes', 'no'].includes(args['cache-sim'])) throw new Error(`--cache-sim must be yes or no, not ${args['cache-sim']}`);
 const cacheSim = args['cache-sim'] === 'yes';
-const variants = select(args.only);
+const baselineDir = args.baseline ? path.resolve(args.baseline) : undefined;
+const variants = select(args.only, baselineDir);
+// What any variant needs on every request (the exemplars rows' traceparent), sent to all of them alike.
+const headers = headersOf(variants);
 let valgrind;
 try {
   valgrind = execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim();
@@ -73,7 +79,7 @@ async function send(port, agent, count) {
   let failed = 0;
   const one = () =>
     new Promise((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/users/42', agent }, (res) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/users/42', agent, headers }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode));
       });
@@ -105,6 +111,7 @@ async function count(variant) {
   const prefix = join(work, variant.name);
   const server = await startApp(variant.app, {
     timeoutMs: 300_000,
+    env: envOf(variant, baselineDir),
     // With --keep, V8 writes where its machine code lives (/tmp/perf-<pid>.map), to name JIT code in the dumps.
     execArgv: args.keep ? ['--perf-basic-prof', `--logfile=${prefix}.v8.log`] : [],
     launcher: [
@@ -194,6 +201,8 @@ const md = [
   '',
   `Every server in its own process under ${valgrind} (callgrind), warmed up with ${warmup} requests, then counted over ${requests} requests from ${connections} keep-alive connections. "main thread" runs the JavaScript; "all threads" adds V8's background threads (optimizing compiler, concurrent GC). "I-cache misses": misses of a simulated 32 KB L1 instruction cache on the main thread, "D-cache misses" of its 48 KB L1 data cache (reads and writes)${cacheSim ? '' : ' (neither simulated in this run)'}. "× bare" is the count over the bare framework's. Control rows are the bare app again, in another process.`,
   `Node ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}); ${Math.round(elapsed)} s in all. ${new Date().toISOString()}.`,
+  ...(baselineDir ? [`Baseline rows: prom-http built in ${baselineDir}.`] : []),
+  ...Object.entries(headers).map(([name, value]) => `Every request of every variant carries \`${name}: ${value}\`.`),
   '',
   '| variant | framework | instructions/request, main thread | × bare | I-cache misses/request | × bare | D-cache misses/request | × bare | instructions/request, all threads | × bare | requests counted | errors | recorded |',
   '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',

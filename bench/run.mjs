@@ -10,6 +10,7 @@
 //
 //   node bench/run.mjs [--rounds 30] [--duration 3] [--settle 1] [--restart-every 1] [--warmup 2] [--connections 50] [--only a,b]
 //                      [--mode both|interleaved|paired] [--tool wrk|autocannon] [--pin auto|on|off] [--smoke] [--out DIR]
+//                      [--baseline DIR]
 //
 // Writes latest.md and latest.json to --out, by default bench/results (a --smoke run: a temporary directory).
 //
@@ -18,6 +19,10 @@
 //
 // --pin (default auto: on when taskset and 2+ CPUs exist) runs the servers on the last CPU and the load
 // generator on the others, so the two never compete for one core.
+//
+// --baseline DIR: another checkout of prom-http (installed, packages built), for the `*-prom-http-baseline` rows:
+// the same apps with that build of prom-http, to compare two versions in one run. When a run has an
+// `*-prom-http-exemplars` row, every request of every variant carries the traceparent header it reads.
 //
 // --mode (default both) picks the designs: "interleaved" measures one server at a time, as above; "paired"
 // measures each variant at the same moment as its bare framework: a fresh process of each, started, warmed up
@@ -28,6 +33,7 @@
 // pairs, which would have served more windows than each variant), and which of the two starts its load first
 // alternates by round; the control pair (bare beside bare) shows what is left of bias and noise.
 import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { nonNegativeInt, positiveInt } from './lib/args.mjs';
 import { recordsRoute } from './lib/exposition.mjs';
@@ -35,7 +41,7 @@ import { defaultTool, load } from './lib/load.mjs';
 import { resultsDir, writeResults } from './lib/results.mjs';
 import { cpuPlan, cpuSeconds, getJson, getText, startApp } from './lib/server.mjs';
 import { median } from './lib/stats.mjs';
-import { kindOf, rowLabel, select } from './lib/variants.mjs';
+import { envOf, headersOf, kindOf, rowLabel, select } from './lib/variants.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,6 +57,7 @@ const { values: args } = parseArgs({
     mode: { type: 'string', default: 'both' },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const outDir = resultsDir(args);
@@ -64,7 +71,11 @@ const restartEvery = positiveInt(args, 'restart-every');
 const connections = positiveInt(args, 'connections');
 const tool = args.tool ?? defaultTool();
 if (tool !== 'wrk' && tool !== 'autocannon') throw new Error(`--tool must be wrk or autocannon, not ${tool}`);
-const variants = select(args.only);
+const baselineDir = args.baseline ? path.resolve(args.baseline) : undefined;
+const variants = select(args.only, baselineDir);
+// What any variant needs on every request (the exemplars rows' traceparent), sent to all of them alike.
+const headers = headersOf(variants);
+const start = (variant) => startApp(variant.app, { cpus: cpus?.server, env: envOf(variant, baselineDir) });
 if (!['auto', 'on', 'off'].includes(args.pin)) throw new Error(`--pin must be auto, on or off, not ${args.pin}`);
 const cpus = cpuPlan(args.pin);
 if (!['both', 'interleaved', 'paired'].includes(args.mode)) throw new Error(`--mode must be both, interleaved or paired, not ${args.mode}`);
@@ -86,9 +97,9 @@ function resume(server) {
 async function measure(server) {
   resume(server);
   try {
-    if (settle > 0) await load({ tool, url: url(server), connections, duration: settle, cpus: cpus?.load });
+    if (settle > 0) await load({ tool, url: url(server), connections, duration: settle, cpus: cpus?.load, headers });
     const cpuBefore = cpuSeconds(server.child.pid);
-    const result = await load({ tool, url: url(server), connections, duration, cpus: cpus?.load });
+    const result = await load({ tool, url: url(server), connections, duration, cpus: cpus?.load, headers });
     const cpuAfter = cpuSeconds(server.child.pid);
     const cpuUs = cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1e6) / result.requests;
     return { ...result, cpuUs };
@@ -106,15 +117,14 @@ async function measure(server) {
  */
 async function measurePair(variant, round) {
   const twin = bareOf(variant);
-  const [bareServer, server] = await Promise.all([
-    startApp(twin.app, { cpus: cpus?.server }),
-    startApp(variant.app, { cpus: cpus?.server }),
-  ]);
+  const [bareServer, server] = await Promise.all([start(twin), start(variant)]);
   try {
     const swap = round % 2 === 1;
     const order = swap ? [server, bareServer] : [bareServer, server];
     const both = async (seconds) => {
-      const results = await Promise.all(order.map((s) => load({ tool, url: url(s), connections, duration: seconds, cpus: cpus?.load })));
+      const results = await Promise.all(
+        order.map((s) => load({ tool, url: url(s), connections, duration: seconds, cpus: cpus?.load, headers })),
+      );
       return swap ? results.reverse() : results;
     };
     if (warmup + settle > 0) await both(warmup + settle);
@@ -172,11 +182,11 @@ const servers = [];
 let inspected;
 /** A fresh set of server processes, each warmed up, then stopped until its turn. */
 async function startServers() {
-  servers.push(...(await Promise.all(variants.map((variant) => startApp(variant.app, { cpus: cpus?.server })))));
+  servers.push(...(await Promise.all(variants.map(start))));
   for (const server of servers) pause(server);
   for (const server of servers) {
     resume(server);
-    if (warmup > 0) await load({ tool, url: url(server), connections, duration: warmup, cpus: cpus?.load });
+    if (warmup > 0) await load({ tool, url: url(server), connections, duration: warmup, cpus: cpus?.load, headers });
     pause(server);
   }
 }
@@ -282,6 +292,8 @@ const md = [
   '',
   `${rounds} round(s); every server process is replaced by a fresh one every ${restartEvery} rounds and warmed up ${warmup} s, and is stopped (SIGSTOP) while it is not measured; every window is ${duration} s measured after ${settle} s of settling load; ${connections} connections, load by ${tool} in its own process; ${pinText()}.`,
   `Node ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}), load average before ${loadBefore.map(f2).join(' ')}, after ${os.loadavg().map(f2).join(' ')}; ${f0(elapsed)} s in all. ${new Date().toISOString()}.`,
+  ...(baselineDir ? [`Baseline rows: prom-http built in ${baselineDir}.`] : []),
+  ...Object.entries(headers).map(([name, value]) => `Every request of every variant carries \`${name}: ${value}\`.`),
   '',
 ];
 if (paired) {

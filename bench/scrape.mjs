@@ -3,24 +3,32 @@
 // run. Checks that both texts are byte-identical, then times repeated scrapes (median, min, max) and the
 // event-loop delay each renderer causes.
 //
-//   node bench/scrape.mjs [--series 10000] [--scrapes 15] [--out bench/results/scrape.md]
-import { writeFileSync } from 'node:fs';
+// Then the cost of the opt-in options at scrape time: the same observations recorded by prom-http with native
+// histograms on, with exemplars on (the function form, one exemplar per request) and with both, each scraped in
+// every format a scraper can ask for: the 0.0.4 text, OpenMetrics text (which carries exemplars) and the
+// delimited protobuf (which carries native buckets and exemplars), with the bytes of each exposition.
+//
+//   node bench/scrape.mjs [--series 10000] [--scrapes 15] [--smoke] [--out bench/results]   (writes scrape.md and .json there)
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { PromHttp } from '@prom-http/core/internal';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { positiveInt } from './lib/args.mjs';
+import { resultsDir, writeResults } from './lib/results.mjs';
 
 const { values: args } = parseArgs({
   options: {
     series: { type: 'string', default: '10000' },
     scrapes: { type: 'string', default: '15' },
-    out: { type: 'string', default: new URL('./results/scrape.md', import.meta.url).pathname },
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string' },
   },
 });
-const SERIES = Number(args.series);
-const SCRAPES = Number(args.scrapes);
+const outDir = resultsDir(args);
+const SERIES = args.smoke ? 300 : positiveInt(args, 'series');
+const SCRAPES = args.smoke ? 3 : positiveInt(args, 'scrapes');
 
 // prom-http, driven through its engine with a clock the benchmark sets, so that prom-client can be given
 // exactly the same durations.
@@ -67,25 +75,39 @@ new Counter({
 
 const realNow = performance.now.bind(performance);
 let clock = 0;
-performance.now = () => clock;
 const methods = ['GET', 'POST', 'PUT'];
-for (let i = 0; i < SERIES; i++) {
-  const req = { route: `/route/${i}/:id` };
-  const method = methods[i % methods.length];
-  const status = i % 10 === 0 ? 500 : 200;
-  for (let k = 0; k < 3; k++) {
-    const seconds = ((i * 7 + k * 13) % 1000) / 997;
-    clock = 1000;
-    const raw = new ServerResponse(new IncomingMessage(new Socket()));
-    const record = engine.track(req, {}, raw, method, undefined, null);
-    clock = 1000 + seconds * 1000;
-    engine.finish(record, req, {}, status);
-    const labels = { method, path: req.route, status: String(status) };
-    hist.observe(labels, (clock - 1000) / 1000);
-    total.inc(labels);
+
+/** The requests every engine records: three per route series, durations spread over 0–1 s. */
+function* requests() {
+  for (let i = 0; i < SERIES; i++) {
+    const req = { route: `/route/${i}/:id`, traceId: (i * 3).toString(16).padStart(32, '0') };
+    const method = methods[i % methods.length];
+    const status = i % 10 === 0 ? 500 : 200;
+    for (let k = 0; k < 3; k++) {
+      req.spanId = (i * 3 + k).toString(16).padStart(16, '0');
+      yield { req, method, status, seconds: ((i * 7 + k * 13) % 1000) / 997 };
+    }
   }
 }
-performance.now = realNow;
+
+/** Records one request in `e` through its start and finish, `seconds` long by the benchmark's clock. */
+function record(e, { req, method, status, seconds }) {
+  performance.now = () => clock;
+  clock = 1000;
+  const raw = new ServerResponse(new IncomingMessage(new Socket()));
+  const r = e.track(req, {}, raw, method, undefined, null);
+  clock = 1000 + seconds * 1000;
+  e.finish(r, req, {}, status);
+  performance.now = realNow;
+}
+
+for (const request of requests()) {
+  record(engine, request);
+  const labels = { method: request.method, path: request.req.route, status: String(request.status) };
+  // The duration as prom-http computes it from the clock's two readings, to the last bit.
+  hist.observe(labels, (1000 + request.seconds * 1000 - 1000) / 1000);
+  total.inc(labels);
+}
 for (const method of methods) progress.set({ method }, 0);
 
 const a = (await engine.generateMetrics()).body;
@@ -136,7 +158,11 @@ const o = pick(results.ours);
 const g = pick(results.string);
 const t = pick(results.theirs);
 const fmt = (n) => n.toFixed(1);
-const table = [
+const comparison = [
+  '# Scrape cost',
+  '',
+  '## prom-http and prom-client, the same series',
+  '',
   `Scrape of ${SERIES} route series (${a.split('\n').length} exposition lines, ${(a.length / 1e6).toFixed(1)} MB), ${SCRAPES} scrapes × 3 interleaved rounds; median round shown.`,
   `Texts byte-identical: ${identical ? 'yes' : 'NO'}.`,
   '',
@@ -148,7 +174,75 @@ const table = [
   '',
   `prom-http's scrape is ${(t.median / o.median).toFixed(1)}× faster than prom-client's \`registry.metrics()\`; \`generateMetrics()\` ${(t.median / g.median).toFixed(1)}× (ratios of medians). Node ${process.version}.`,
   '',
-].join('\n');
-console.log(table);
-writeFileSync(args.out, table);
-if (!identical) process.exitCode = 1;
+];
+console.log(comparison.join('\n'));
+
+// The opt-in options: the same requests recorded by one engine per setting, each scraped in every format.
+/** The exemplar of a request, as an app's exemplar function would read it from its trace context. */
+function requestExemplar(req) {
+  return { trace_id: req.traceId, span_id: req.spanId };
+}
+const SETTINGS = [
+  { name: 'defaults', options: {} },
+  { name: 'nativeHistograms', options: { nativeHistograms: true } },
+  { name: 'exemplars', options: { exemplars: requestExemplar } },
+  { name: 'both', options: { nativeHistograms: true, exemplars: requestExemplar } },
+];
+const FORMATS = [
+  { name: 'text 0.0.4', accept: undefined },
+  { name: 'OpenMetrics', accept: 'application/openmetrics-text; version=1.0.0' },
+  { name: 'protobuf', accept: 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited' },
+];
+const cases = [];
+for (const setting of SETTINGS) {
+  const e = new PromHttp(
+    { registry: new Registry(), collectDefaultMetrics: false, seriesLimit: SERIES + 10, ...setting.options },
+    { template: (req) => req.route, endpoint: (req) => req.route, url: (req) => req.route },
+  );
+  for (const request of requests()) record(e, request);
+  for (const format of FORMATS) {
+    const request = { ...scrapeRequest, accept: format.accept };
+    const answer = await e.scrape(undefined, request);
+    if (answer.status !== 200) throw new Error(`${setting.name}, ${format.name}: status ${answer.status}: ${answer.body}`);
+    const body = answer.body;
+    cases.push({
+      setting: setting.name,
+      format: format.name,
+      contentType: answer.headers['content-type'],
+      bytes: Buffer.byteLength(body),
+      exemplars: format.name === 'protobuf' ? null : String(body).split(' # {').length - 1,
+      scrape: () => e.scrape(undefined, request),
+      runs: [],
+    });
+  }
+}
+// Interleaved rounds, as above: every case once per round.
+for (let round = 0; round < 3; round++) {
+  for (const c of cases) c.runs.push(await time(c.scrape));
+}
+const rows = cases.map(({ scrape, runs, ...c }) => ({ ...c, ...pick(runs) }));
+for (const row of rows) row.timeRatio = row.median / rows.find((r) => r.setting === 'defaults' && r.format === row.format).median;
+const mb = (n) => (n / 1e6).toFixed(2);
+const options = [
+  `## The opt-in options at scrape time`,
+  '',
+  `The same ${SERIES} route series (3 requests each) recorded by one prom-http instance per setting ("exemplars": the function form, an exemplar on every request), each scraped in every format; ${SCRAPES} scrapes × 3 interleaved rounds, median round shown. "× defaults": the time over the defaults' in the same format. Exemplars: the OpenMetrics text's count of them (the protobuf carries them too; the 0.0.4 text never does).`,
+  '',
+  '| setting | format | bytes | MB | exemplars | median ms | min ms | max ms | × defaults | event-loop delay max ms |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...rows.map(
+    (r) =>
+      `| ${r.setting} | ${r.format} | ${r.bytes} | ${mb(r.bytes)} | ${r.exemplars ?? '–'} | ${fmt(r.median)} | ${fmt(r.min)} | ${fmt(r.max)} | ${r.timeRatio.toFixed(2)} | ${fmt(r.loopDelayMax)} |`,
+  ),
+  '',
+];
+console.log(options.join('\n'));
+const written = writeResults(outDir, 'scrape', [...comparison, ...options].join('\n'), {
+  series: SERIES,
+  scrapes: SCRAPES,
+  identical,
+  comparison: { ours: o, generateMetrics: g, promClient: t },
+  options: rows,
+});
+console.log(`written: ${written.join(', ')}`);
+if (!identical || rows.some((r) => !(r.bytes > 0))) process.exitCode = 1;

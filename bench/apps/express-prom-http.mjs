@@ -1,7 +1,8 @@
-import { metrics } from '@prom-http/express';
 import express from 'express';
-import { heap, listenExpress, user } from '../lib/app.mjs';
+import { heap, importPromHttp, listenExpress, user } from '../lib/app.mjs';
 
+// The bench's build of prom-http, or another checkout's (PROMHTTP_DIR, for the `-baseline` rows).
+const { metrics } = await importPromHttp('express');
 const app = express();
 const m = metrics();
 // First, as the README asks.

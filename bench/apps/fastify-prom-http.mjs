@@ -1,7 +1,8 @@
-import fastifyMetrics from '@prom-http/fastify';
 import Fastify from 'fastify';
-import { heap, listenFastify, user } from '../lib/app.mjs';
+import { heap, importPromHttp, listenFastify, user } from '../lib/app.mjs';
 
+// The bench's build of prom-http, or another checkout's (PROMHTTP_DIR, for the `-baseline` rows).
+const { default: fastifyMetrics } = await importPromHttp('fastify');
 const app = Fastify();
 await app.register(fastifyMetrics);
 app.get('/__heap', { config: { metrics: { excludeAll: true } } }, async () => heap());

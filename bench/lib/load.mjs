@@ -25,11 +25,16 @@ function run(command, commandArgs, timeoutMs, cpus) {
   });
 }
 
-/** @returns {Promise<{ rps: number, p99ms: number, requests: number, errors: number }>} */
-export async function load({ tool, url, connections, duration, threads = 1, cpus = null }) {
+/**
+ * `headers`: sent with every request.
+ * @returns {Promise<{ rps: number, p99ms: number, requests: number, errors: number }>}
+ */
+export async function load({ tool, url, connections, duration, threads = 1, cpus = null, headers = {} }) {
   const timeoutMs = (duration + 30) * 1000;
+  const entries = Object.entries(headers);
   if (tool === 'wrk') {
-    const out = await run('wrk', [`-t${threads}`, `-c${connections}`, `-d${duration}s`, '-s', WRK_SCRIPT, url], timeoutMs, cpus);
+    const h = entries.flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
+    const out = await run('wrk', [`-t${threads}`, `-c${connections}`, `-d${duration}s`, ...h, '-s', WRK_SCRIPT, url], timeoutMs, cpus);
     const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
     if (!line) throw new Error(`wrk printed no summary:\n${out}`);
     const r = JSON.parse(line);
@@ -41,7 +46,13 @@ export async function load({ tool, url, connections, duration, threads = 1, cpus
       errors: e.connect + e.read + e.write + e.status + e.timeout,
     };
   }
-  const out = await run(process.execPath, [AUTOCANNON, '--json', '-c', String(connections), '-d', String(duration), url], timeoutMs, cpus);
+  const h = entries.flatMap(([name, value]) => ['-H', `${name}=${value}`]);
+  const out = await run(
+    process.execPath,
+    [AUTOCANNON, '--json', '-c', String(connections), '-d', String(duration), ...h, url],
+    timeoutMs,
+    cpus,
+  );
   const r = JSON.parse(out.slice(out.indexOf('{')));
   return {
     rps: r.requests.total / r.duration,

@@ -50,14 +50,14 @@ export function onCpus(cpus, cmd, args) {
 /**
  * Starts `app` in its own Node process. `launcher`: a command line that runs Node (e.g. valgrind and its options);
  * like taskset, it must exec or trace Node in place, so that the child's pid is the server's. `onTrace`: called
- * with each line V8's tracing flags print (they start with `[pid:isolate]`).
+ * with each line V8's tracing flags print (they start with `[pid:isolate]`). `env`: added to the server's environment.
  */
-export function startApp(app, { timeoutMs = 15_000, execArgv = [], cpus = null, launcher = [], onTrace = null } = {}) {
+export function startApp(app, { timeoutMs = 15_000, execArgv = [], cpus = null, launcher = [], onTrace = null, env = {} } = {}) {
   // taskset execs the command: the child's pid is the server's.
   const [first, ...rest] = [...launcher, process.execPath, '--expose-gc', ...execArgv, appFile(app)];
   const [cmd, argv] = onCpus(cpus, first, rest);
   const child = spawn(cmd, argv, {
-    env: { ...process.env, PORT: '0', NODE_ENV: 'production' },
+    env: { ...process.env, ...env, PORT: '0', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

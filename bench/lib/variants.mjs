@@ -7,9 +7,29 @@ function floorRow(framework, name) {
   return { name, framework, app: name, route: '"/users/:id"', reference: true, optIn: true };
 }
 
+/** The W3C trace context the harness sends when an exemplars row runs: the row reads its exemplar from it. */
+export const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+/**
+ * The same app with another build of prom-http (`--baseline DIR`: a checkout of an earlier commit, installed
+ * and built), to compare two versions of prom-http in one run.
+ */
+function baselineRow(framework) {
+  const name = `${framework}-prom-http`;
+  return { name: `${name}-baseline`, framework, app: name, route: '"/users/:id"', baseline: true, optIn: true };
+}
+
+/** prom-http with one of its opt-in options on (`native`: nativeHistograms, `exemplars`: exemplars). */
+function optionRow(framework, option) {
+  const name = `${framework}-prom-http-${option}`;
+  const headers = option === 'exemplars' ? { traceparent: TRACEPARENT } : undefined;
+  return { name, framework, app: name, route: '"/users/:id"', ours: true, optIn: true, headers };
+}
+
 /**
  * @typedef {{ name: string, framework: string, app: string, route?: string, bare?: boolean, ours?: boolean,
- *   reference?: boolean, control?: boolean, optIn?: boolean }} Variant
+ *   reference?: boolean, control?: boolean, optIn?: boolean, baseline?: boolean,
+ *   headers?: Record<string, string> }} Variant
  * @type {Variant[]}
  */
 export const VARIANTS = [
@@ -52,6 +72,9 @@ export const VARIANTS = [
     reference: true,
     optIn: true,
   },
+  baselineRow('express'),
+  optionRow('express', 'native'),
+  optionRow('express', 'exemplars'),
   { name: 'fastify-bare', framework: 'fastify', app: 'fastify-bare', bare: true },
   { name: 'fastify-prom-http', framework: 'fastify', app: 'fastify-prom-http', route: '"/users/:id"', ours: true },
   { name: 'fastify-metrics', framework: 'fastify', app: 'fastify-metrics', route: '"/users/:id"' },
@@ -63,11 +86,15 @@ export const VARIANTS = [
   floorRow('fastify', 'fastify-gc-observer'),
   floorRow('fastify', 'fastify-event-loop-delay'),
   floorRow('fastify', 'fastify-prom-client'),
+  baselineRow('fastify'),
+  optionRow('fastify', 'native'),
+  optionRow('fastify', 'exemplars'),
 ];
 
-/** What a variant is in the result tables: `bare`, `prom-http`, `peer`, `reference` or `control`. */
+/** What a variant is in the result tables: `bare`, `prom-http`, `baseline`, `peer`, `reference` or `control`. */
 export function kindOf(variant) {
   if (variant.bare) return 'bare';
+  if (variant.baseline) return 'baseline';
   if (variant.control) return 'control';
   if (variant.reference) return 'reference';
   return variant.ours ? 'prom-http' : 'peer';
@@ -78,8 +105,11 @@ export function rowLabel(row) {
   return row.kind === 'control' ? `control (${row.app})` : row.variant;
 }
 
-/** The variants named (comma-separated), plus the bare framework of each, which every ratio needs. */
-export function select(only) {
+/**
+ * The variants named (comma-separated), plus the bare framework of each, which every ratio needs. A baseline row
+ * needs `baselineDir` (the scripts that take `--baseline DIR` pass it; the others refuse the rows).
+ */
+export function select(only, baselineDir) {
   if (!only) return VARIANTS.filter((v) => !v.optIn);
   const names = new Set(
     only
@@ -91,6 +121,23 @@ export function select(only) {
     if (!VARIANTS.some((v) => v.name === name))
       throw new Error(`unknown variant ${name}; known: ${VARIANTS.map((v) => v.name).join(', ')}`);
   }
+  for (const v of VARIANTS) {
+    if (v.baseline && names.has(v.name) && !baselineDir)
+      throw new Error(`${v.name} needs --baseline DIR (a checkout of prom-http with its packages built), in run.mjs or instructions.mjs`);
+  }
   const frameworks = new Set(VARIANTS.filter((v) => names.has(v.name)).map((v) => v.framework));
   return VARIANTS.filter((v) => names.has(v.name) || (v.bare && frameworks.has(v.framework)));
+}
+
+/** What a variant's server process needs in its environment: PROMHTTP_DIR for a baseline row, nothing for the others. */
+export function envOf(variant, baselineDir) {
+  return variant.baseline ? { PROMHTTP_DIR: baselineDir } : {};
+}
+
+/**
+ * The headers every request of a run carries: those any of its variants needs (the exemplars rows' traceparent),
+ * sent to all of them, so that every variant parses the same requests.
+ */
+export function headersOf(variants) {
+  return Object.assign({}, ...variants.map((v) => v.headers ?? {}));
 }
