@@ -3,7 +3,10 @@ import { Registry, Summary } from '../../../../test/helpers/client.js';
 import { type DecodedFamily, decodeFamilies, labelsOf } from '../../../../test/helpers/protobuf.js';
 import { PromHttp, type RouteReader } from '../engine.js';
 import { generateMetrics, renderExposition } from '../exposition/exposition.js';
+import { encodeFamily, ProtoWriter } from '../exposition/protobuf.js';
 import { DEFAULT_BUCKETS } from '../options.js';
+import { SeriesExemplars } from '../request/exemplars.js';
+import type { DurationHistogram } from '../request/families.js';
 import { registerRequestFamilies } from '../request/families.js';
 import { DEFAULT_METRICS } from '../request/series-store.js';
 import type { MetricsOptions } from '../types.js';
@@ -227,5 +230,28 @@ describe('custom histograms with native', () => {
     e.custom('histogram', 'shared_seconds', 'S', { native: true });
     expect(() => e.custom('histogram', 'shared_seconds', 'S', { native: { bucketFactor: 2 } })).toThrow(/another "native"/);
     expect(() => e.custom('histogram', 'shared_seconds', 'S')).not.toThrow();
+  });
+});
+
+describe('the duration histogram writes its own protobuf exposition', () => {
+  it.each([false, true])('byte for byte as from its get() data (native buckets: %s)', async (native) => {
+    const { registry, store } = durations(native, [
+      ['GET', '/a', 200, 0.003],
+      ['GET', '/a', 200, 0.2],
+      ['POST', '/b', 500, 12],
+      ['GET', '/a', 404, 0],
+    ]);
+    // Exemplars on two buckets of the first series, +Inf's included.
+    const first = store.series[0] as (typeof store.series)[number];
+    first.exemplars = new SeriesExemplars(DEFAULT_BUCKETS.length);
+    first.exemplars.buckets[6] = { labelSet: { trace_id: 'a1', span_id: 'b2' }, value: 0.2, timestamp: 1_700_000_000.25 };
+    first.exemplars.buckets[DEFAULT_BUCKETS.length] = { labelSet: { trace_id: 'c3' }, value: 12, timestamp: 1_700_000_001 };
+    const family = registry.getSingleMetric('http_request_duration_seconds') as unknown as DurationHistogram;
+    const direct = new ProtoWriter();
+    family.encodeTo(direct);
+    const generic = new ProtoWriter();
+    encodeFamily(generic, await family.getForPromString(), null, native ? (family as never) : null);
+    expect(direct.result().length).toBeGreaterThan(100);
+    expect(direct.result().equals(generic.result())).toBe(true);
   });
 });

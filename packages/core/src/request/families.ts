@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Client } from '../client.js';
+import { encodeKeptHistogram, type ProtoWriter } from '../exposition/protobuf.js';
 import {
   type ByteWriter,
   escapeLabelValue,
@@ -14,8 +15,14 @@ import { clashError, firstDifference, setShape, shapeOf } from '../metric-clash.
 import type { NativeConfig, NativeHistogram } from '../native/histogram.js';
 import { kNativeSeries } from '../native/series.js';
 import { attachBucketExemplars, writeExemplar } from './exemplars.js';
-
-import { type DEFAULT_METRICS, NativeSeriesStore, type RequestLabelNames, requestLabelList, SeriesStore } from './series-store.js';
+import {
+  type DEFAULT_METRICS,
+  NativeSeriesStore,
+  type RequestLabelNames,
+  requestLabelList,
+  type Series,
+  SeriesStore,
+} from './series-store.js';
 
 /** Base of the families registered in the user's prom-client registry. */
 abstract class StoreFamily implements FastFamily {
@@ -77,6 +84,16 @@ export class DurationHistogram extends StoreFamily {
     return data;
   }
 
+  /** The protobuf exposition of the family, from its series (see `encodeKeptHistogram`). */
+  encodeTo(w: ProtoWriter): void {
+    encodeKeptHistogram(w, this.name, this.help, this.store.buckets, this.store.series, this.natives());
+  }
+
+  /** The native buckets of each series, or null (a store without them). */
+  protected natives(): ReadonlyMap<Series, NativeHistogram> | null {
+    return null;
+  }
+
   private prefixes: { bucket: Buffer[]; inf: Buffer; sum: Buffer; count: Buffer; name: string } | null = null;
 
   renderTo(w: ByteWriter, openMetrics: boolean): void {
@@ -123,6 +140,10 @@ export class DurationHistogram extends StoreFamily {
 
 /** The duration histogram of a {@link NativeSeriesStore}: its native buckets go into the protobuf exposition. */
 export class NativeDurationHistogram extends DurationHistogram {
+  protected override natives(): ReadonlyMap<Series, NativeHistogram> {
+    return (this.store as NativeSeriesStore).natives;
+  }
+
   *[kNativeSeries](): Iterable<readonly [Record<string, string>, NativeHistogram]> {
     for (const [series, native] of (this.store as NativeSeriesStore).natives) yield [series.labels, native];
   }
