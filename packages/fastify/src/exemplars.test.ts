@@ -1,47 +1,19 @@
-import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from '../../../test/helpers/client.js';
 import { parseExposition, type Sample } from '../../../test/helpers/exposition.js';
+import { OPENMETRICS, SPAN_A, SPAN_B, spanOf, TRACE_A, TRACE_B, traceRequests, useAsyncContext } from '../../../test/helpers/tracing.js';
 import fastifyMetrics, { type FastifyMetricsOptions } from './index.js';
 
-const OPENMETRICS = 'application/openmetrics-text; version=1.0.0';
-const TRACE_A = '0af7651916cd43dd8448eb211c80319c';
-const SPAN_A = 'b7ad6b7169203331';
-const TRACE_B = '4bf92f3577b34da6a3ce929d0e0e4736';
-const SPAN_B = '00f067aa0ba902b7';
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-});
-afterAll(() => {
-  context.disable();
-});
+useAsyncContext();
 
 let apps: FastifyInstance[] = [];
 afterEach(async () => {
   await Promise.all(apps.map((a) => a.close()));
   apps = [];
 });
-
-const spanOf = (traceId: string, spanId: string) => trace.wrapSpanContext({ traceId, spanId, traceFlags: 1 });
-
-/**
- * The server's 'request' event runs in the context of the span named by the request's `x-span` header
- * (`traceId-spanId`), as OpenTelemetry's HTTP instrumentation runs it in the server span's.
- */
-function traceRequests(server: Server): void {
-  const emit = server.emit as (this: Server, event: string, ...args: unknown[]) => boolean;
-  server.emit = function tracedEmit(this: Server, event: string, ...args: unknown[]) {
-    const header = event === 'request' ? (args[0] as IncomingMessage).headers['x-span'] : undefined;
-    if (typeof header !== 'string') return emit.call(this, event, ...args);
-    const [traceId = '', spanId = ''] = header.split('-');
-    return context.with(trace.setSpan(context.active(), spanOf(traceId, spanId)), () => emit.call(this, event, ...args));
-  } as Server['emit'];
-}
 
 async function build(options: FastifyMetricsOptions) {
   const app = Fastify();
