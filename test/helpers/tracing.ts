@@ -3,7 +3,8 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { parseExposition } from './exposition.js';
 
 export const OPENMETRICS = 'application/openmetrics-text; version=1.0.0';
 export const TRACE_A = '0af7651916cd43dd8448eb211c80319c';
@@ -36,4 +37,34 @@ export function traceRequests(server: Server): void {
     const [traceId = '', spanId = ''] = header.split('-');
     return context.with(trace.setSpan(context.active(), spanOf(traceId, spanId)), () => emit.call(this, event, ...args));
   } as Server['emit'];
+}
+
+/**
+ * The exposition of an app that served, with `exemplars: true`, GET /users/1 in span A, /users/2 in no span and
+ * /slow (over 0.1 s, a child span started in the handler) in span B, with buckets [0.1, 1]: each request's exemplar
+ * on its bucket and on http_request_total, from the span active when it arrived; none in the 0.0.4 text.
+ */
+export function expectRequestExemplars(openMetrics: string, plain: string, before: number): void {
+  const samples = (text: string, name: string) => parseExposition(text).filter((s) => s.name === name);
+  expect(samples(openMetrics, 'http_request_total').map((s) => [s.labels.path, s.value, s.exemplar?.labels, s.exemplar?.value])).toEqual([
+    ['/users/:id', 2, { trace_id: TRACE_A, span_id: SPAN_A }, 1],
+    ['/slow', 1, { trace_id: TRACE_B, span_id: SPAN_B }, 1],
+  ]);
+  const buckets = samples(openMetrics, 'http_request_duration_seconds_bucket');
+  const users = buckets.filter((s) => s.labels.path === '/users/:id');
+  expect(users.map((s) => [s.labels.le, s.value, s.exemplar?.labels])).toEqual([
+    ['0.1', 2, { trace_id: TRACE_A, span_id: SPAN_A }],
+    ['1', 2, undefined],
+    ['+Inf', 2, undefined],
+  ]);
+  const exemplar = users[0]?.exemplar;
+  expect(exemplar?.value).toBeLessThanOrEqual(0.1);
+  expect(exemplar?.timestamp).toBeGreaterThanOrEqual(before);
+  expect(exemplar?.timestamp).toBeLessThanOrEqual(Date.now() / 1000);
+  const slow = buckets.filter((s) => s.labels.path === '/slow');
+  expect(slow.map((s) => s.exemplar?.labels)).toEqual([undefined, { trace_id: TRACE_B, span_id: SPAN_B }, undefined]);
+  expect(slow[1]?.exemplar?.value).toBeGreaterThan(0.1);
+  expect(openMetrics.endsWith('# EOF\n')).toBe(true);
+  expect(plain).not.toContain(TRACE_A);
+  expect(samples(plain, 'http_request_total').map((s) => s.value)).toEqual([2, 1]);
 }

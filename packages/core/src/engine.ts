@@ -21,7 +21,7 @@ import { LabelValueError, labelString } from './label-values.js';
 import { type ResolvedOptions, resolveLaterDefaults, resolveOptions } from './options.js';
 import { type ExemplarLabels, RequestExemplars, TracedRecord } from './request/exemplars.js';
 import { type InProgressGauge, type ProgressCell, registerRequestFamilies } from './request/families.js';
-import { routeLabelOf, statusLabelOf, unmatchedLabel } from './request/labels.js';
+import { routeLabelOf, statusLabelOf } from './request/labels.js';
 import { type EnteredWrapper, isClientError, RequestRecord } from './request/record.js';
 import { openOn, watchedOf } from './request/response-watch.js';
 import type { SeriesStore } from './request/series-store.js';
@@ -61,7 +61,8 @@ export class PromHttp<Req, Res> {
   readonly client: PromClientLike;
   private store: SeriesStore | null = null;
   private inProgress: InProgressGauge | null = null;
-  private routeLabel: (req: Req, res: Res) => string = unmatchedLabel;
+  /** Set with the default metrics (`setupDefaults`); read only while they are on. */
+  private routeLabel!: (req: Req, res: Res) => string;
   /** The status label's value when it is not the status code itself; null for the code. */
   private statusLabel: ((status: number, req: Req, res: Res) => number | string) | null = null;
   private readonly labelErrors: Counter<'metric'>;
@@ -192,17 +193,19 @@ export class PromHttp<Req, Res> {
     }
     const excludedMethods = this.options.excludedMethods;
     if (excludedMethods !== null && (excludedMethods.has(method) || excludedMethods.has(method.toUpperCase()))) defaults = false;
+    // The method label's value, for the in-progress cell and the series: one value for every method when dropped.
+    const methodLabel = this.options.methodLabelName === null ? '' : method;
     let cell: ProgressCell | null = null;
     if (defaults) {
-      cell = (this.inProgress as InProgressGauge).cell(method);
+      cell = (this.inProgress as InProgressGauge).cell(methodLabel);
       cell.value++;
     }
     const now = start ?? performance.now();
     const atStart = this.exemplarAtStart;
     const record =
       atStart === null
-        ? new RequestRecord(now, method, cell, req, res, raw, this)
-        : new TracedRecord(now, method, cell, req, res, raw, this, atStart());
+        ? new RequestRecord(now, methodLabel, cell, req, res, raw, this)
+        : new TracedRecord(now, methodLabel, cell, req, res, raw, this, atStart());
     if (this.defaultWrappers.length > 0) {
       for (const wrapper of this.defaultWrappers) this.enter(record, wrapper, req, res, now);
     }
@@ -277,9 +280,8 @@ export class PromHttp<Req, Res> {
       return;
     }
     const exception = record.hasError && !isClientError(record.error);
-    const method = o.methodLabelName === null ? '' : record.method;
     const seconds = (now - record.start) / 1000;
-    const series = (this.store as SeriesStore).observe(method, route, statusValue, seconds, exception, dynamic);
+    const series = (this.store as SeriesStore).observe(record.method, route, statusValue, seconds, exception, dynamic);
     if (this.exemplars !== null) this.exemplars.observe(series, seconds, record, req, res);
   }
 

@@ -5,7 +5,16 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from '../../../test/helpers/client.js';
 import { parseExposition, type Sample } from '../../../test/helpers/exposition.js';
-import { OPENMETRICS, SPAN_A, SPAN_B, TRACE_A, TRACE_B, traceRequests, useAsyncContext } from '../../../test/helpers/tracing.js';
+import {
+  expectRequestExemplars,
+  OPENMETRICS,
+  SPAN_A,
+  SPAN_B,
+  TRACE_A,
+  TRACE_B,
+  traceRequests,
+  useAsyncContext,
+} from '../../../test/helpers/tracing.js';
 import { type ExpressMetricsOptions, metrics } from './index.js';
 
 useAsyncContext();
@@ -51,31 +60,7 @@ describe('express exemplars', () => {
     await request(server).get('/users/2');
     await request(server).get('/slow').set('x-span', `${TRACE_B}-${SPAN_B}`);
 
-    const { samples, text } = await scrape(server);
-    const totals = samples('http_request_total').map((s) => [s.labels.path, s.value, s.exemplar?.labels, s.exemplar?.value]);
-    expect(totals).toEqual([
-      ['/users/:id', 2, { trace_id: TRACE_A, span_id: SPAN_A }, 1],
-      ['/slow', 1, { trace_id: TRACE_B, span_id: SPAN_B }, 1],
-    ]);
-    const users = samples('http_request_duration_seconds_bucket').filter((s) => s.labels.path === '/users/:id');
-    expect(users.map((s) => [s.labels.le, s.value, s.exemplar?.labels])).toEqual([
-      ['0.1', 2, { trace_id: TRACE_A, span_id: SPAN_A }],
-      ['1', 2, undefined],
-      ['+Inf', 2, undefined],
-    ]);
-    const exemplar = users[0]?.exemplar;
-    expect(exemplar?.value).toBeLessThanOrEqual(0.1);
-    expect(exemplar?.timestamp).toBeGreaterThanOrEqual(before);
-    expect(exemplar?.timestamp).toBeLessThanOrEqual(Date.now() / 1000);
-    const slow = samples('http_request_duration_seconds_bucket').filter((s) => s.labels.path === '/slow');
-    expect(slow.map((s) => s.exemplar?.labels.trace_id)).toEqual([undefined, TRACE_B, undefined]);
-    expect(slow[1]?.exemplar?.value).toBeGreaterThan(0.1);
-    expect(text.endsWith('# EOF\n')).toBe(true);
-
-    // The 0.0.4 text format never carries exemplars.
-    const plain = await scrape(server, 'text/plain');
-    expect(plain.text).not.toContain(TRACE_A);
-    expect(plain.samples('http_request_total').map((s) => s.value)).toEqual([2, 1]);
+    expectRequestExemplars((await scrape(server)).text, (await scrape(server, 'text/plain')).text, before);
   });
 
   it('a function reads the exemplar from the request once the response is done', async () => {

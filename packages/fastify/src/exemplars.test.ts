@@ -4,7 +4,17 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from '../../../test/helpers/client.js';
 import { parseExposition, type Sample } from '../../../test/helpers/exposition.js';
-import { OPENMETRICS, SPAN_A, SPAN_B, spanOf, TRACE_A, TRACE_B, traceRequests, useAsyncContext } from '../../../test/helpers/tracing.js';
+import {
+  expectRequestExemplars,
+  OPENMETRICS,
+  SPAN_A,
+  SPAN_B,
+  spanOf,
+  TRACE_A,
+  TRACE_B,
+  traceRequests,
+  useAsyncContext,
+} from '../../../test/helpers/tracing.js';
 import fastifyMetrics, { type FastifyMetricsOptions } from './index.js';
 
 useAsyncContext();
@@ -53,26 +63,7 @@ describe('fastify exemplars', () => {
     await (await fetch(`${base}/users/2`)).text();
     await (await fetch(`${base}/slow`, { headers: { 'x-span': `${TRACE_B}-${SPAN_B}` } })).text();
 
-    const { samples, text } = await scrape(app);
-    expect(samples('http_request_total').map((s) => [s.labels.path, s.value, s.exemplar?.labels, s.exemplar?.value])).toEqual([
-      ['/users/:id', 2, { trace_id: TRACE_A, span_id: SPAN_A }, 1],
-      ['/slow', 1, { trace_id: TRACE_B, span_id: SPAN_B }, 1],
-    ]);
-    const users = samples('http_request_duration_seconds_bucket').filter((s) => s.labels.path === '/users/:id');
-    expect(users.map((s) => [s.labels.le, s.value, s.exemplar?.labels])).toEqual([
-      ['0.1', 2, { trace_id: TRACE_A, span_id: SPAN_A }],
-      ['1', 2, undefined],
-      ['+Inf', 2, undefined],
-    ]);
-    expect(users[0]?.exemplar?.timestamp).toBeGreaterThanOrEqual(before);
-    const slow = samples('http_request_duration_seconds_bucket').filter((s) => s.labels.path === '/slow');
-    expect(slow.map((s) => s.exemplar?.labels.span_id)).toEqual([undefined, SPAN_B, undefined]);
-    expect(slow[1]?.exemplar?.value).toBeGreaterThan(0.1);
-    expect(text.endsWith('# EOF\n')).toBe(true);
-
-    const plain = await scrape(app, 'text/plain');
-    expect(plain.text).not.toContain(TRACE_A);
-    expect(plain.samples('http_request_total').map((s) => s.value)).toEqual([2, 1]);
+    expectRequestExemplars((await scrape(app)).text, (await scrape(app, 'text/plain')).text, before);
   });
 
   it('exemplars: true with a span a hook before the plugin starts (no span when the request arrived)', async () => {

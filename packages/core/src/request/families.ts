@@ -223,7 +223,6 @@ export class InProgressGauge implements FastFamily {
   /** The cell of `method`, created on first use (HTTP methods are a small fixed set). */
   cell(method: string): ProgressCell {
     if (method === this.lastMethod && this.last !== null) return this.last;
-    if (this.methodLabel === null && method !== '') return this.cell('');
     let cell = this.cells.get(method);
     if (cell === undefined) {
       const labels: Record<string, string> = this.methodLabel === null ? {} : { [this.methodLabel]: method };

@@ -1,17 +1,11 @@
 import type { RouteReader } from '../engine.js';
 import { labelString } from '../label-values.js';
 import type { ResolvedOptions } from '../options.js';
-import { UNMATCHED } from './series-store.js';
 
 /**
  * How the default metrics' route and status label values are made from the options, once at creation: the
  * request path then calls one function per label, with no option read per request.
  */
-/** The route label before the default metrics are on (never read: nothing is recorded then). */
-export function unmatchedLabel(): string {
-  return UNMATCHED;
-}
-
 /** The route label of a request, as `groupBy`, `unmatchedLabel` and `normalizePath` make it. */
 export function routeLabelOf<Req, Res>(o: ResolvedOptions<Req, Res>, routes: RouteReader<Req, Res>): (req: Req, res: Res) => string {
   const { groupBy, unmatchedLabel: unmatched, normalizePath } = o;

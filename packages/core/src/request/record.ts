@@ -27,6 +27,7 @@ export interface EnteredWrapper {
 export class RequestRecord implements Watched {
   /** `performance.now()` at the request's start. */
   declare readonly start: number;
+  /** The method label's value: the request's method, or `''` when `labelNames.method` is `false`. */
   declare readonly method: string;
   /** The in-progress cell incremented at the start, or null when the default metrics skip this request. */
   declare cell: ProgressCell | null;
