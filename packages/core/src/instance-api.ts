@@ -1,6 +1,6 @@
 import type { CustomKind, CustomMetric } from './custom/custom-metric.js';
 import type { PromHttp } from './engine.js';
-import { labelString } from './label-values.js';
+import { routeLabelValue } from './label-values.js';
 import type { RequestRecord } from './request/record.js';
 import type { CustomMetricOptions, DefaultMetricsOptions, Exposition, GenerateOptions, InfoSeries, LabelValue } from './types.js';
 
@@ -51,9 +51,7 @@ export function instanceApi<Req, Res, W extends object>(
         engine.skipDefaults(record);
       }),
     routeLabel(value) {
-      if (typeof value !== 'string')
-        throw new TypeError(`prom-http: routeLabel takes the route label's value, a string, got ${typeof value}`);
-      const label = labelString(value);
+      const label = routeLabelValue(value, 'routeLabel(value)');
       return wrapper(function setRouteLabel(record) {
         record.route = label;
       });

@@ -19,7 +19,7 @@ export {
 } from './exposition/exposition.js';
 export { startHttpServer } from './exposition/metrics-server.js';
 export { type InstanceApi, instanceApi, type OnEnter } from './instance-api.js';
-export { labelString } from './label-values.js';
+export { routeLabelValue } from './label-values.js';
 export { isClientError, pathOf, RequestRecord } from './request/record.js';
 export { failOpen, skipOpen } from './request/response-watch.js';
 export { OVERFLOW, UNMATCHED } from './request/series-store.js';

@@ -67,3 +67,12 @@ export function splitLabels<Req, Res>(
   }
   return { staticLabels, dynamicLabels };
 }
+
+/**
+ * A per-route label value (`m.routeLabel(value)`, Fastify's `config.metrics.routeLabel`), checked when the route is
+ * declared: a string, cut as every label value is. `where` names it in the TypeError.
+ */
+export function routeLabelValue(value: unknown, where: string): string {
+  if (typeof value !== 'string') throw new TypeError(`prom-http: ${where} must be a string (the route label's value), got ${typeof value}`);
+  return labelString(value);
+}

@@ -1,4 +1,4 @@
-import { labelString, warnOnce } from '@prom-http/core/internal';
+import { routeLabelValue, warnOnce } from '@prom-http/core/internal';
 import type { FastifyRequest, RouteOptions } from 'fastify';
 import type { RouteMetricsConfig } from './types.js';
 
@@ -19,11 +19,8 @@ const UNKNOWN_ROUTE: RouteInfo = { template: undefined, endpoint: undefined, doN
 
 function routeInfo(url: string | undefined, handlerName: string | undefined, flags: RouteMetricsConfig | undefined): RouteInfo {
   const routeLabel = flags?.routeLabel;
-  if (routeLabel !== undefined && typeof routeLabel !== 'string') {
-    throw new TypeError(`prom-http: route ${url}: config.metrics.routeLabel must be a string, got ${typeof routeLabel}`);
-  }
   return {
-    routeLabel: routeLabel === undefined ? undefined : labelString(routeLabel),
+    routeLabel: routeLabel === undefined ? undefined : routeLabelValue(routeLabel, `route ${url}: config.metrics.routeLabel`),
     template: url,
     endpoint: url === undefined ? undefined : handlerName || url,
     doNotTrack: flags?.doNotTrack === true,
