@@ -152,7 +152,6 @@ describe('fastify custom metrics', () => {
   it('info, doNotTrack, excludeAllMetrics and registerDefault', async () => {
     const { app } = await build({ excludedPaths: '/health' });
     const info = app.metrics.info('app_info', 'Application', { version: '1.2.3' });
-    expect(info).toBeDefined();
     const everything = app.metrics.counter('every_total', 'Every request', { labels: { status: (_r, reply) => reply.statusCode } });
     app.metrics.registerDefault(everything);
     const custom = app.metrics.counter('custom_total', 'Custom');
@@ -172,6 +171,9 @@ describe('fastify custom metrics', () => {
     expect(sampleValue(text, 'every_total', { status: '200' })).toBe(2);
     expect(sampleValue(text, 'every_total', { status: '404' })).toBe(1);
     expect(sampleValue(text, 'http_requests_in_progress', { method: 'GET' })).toBe(0);
+    // info() gives the series itself.
+    info.set(3);
+    expect(sampleValue(await scrape(app), 'app_info', { version: '1.2.3' })).toBe(3);
   });
 
   it('excludeUserDefaults: false keeps custom metrics on excluded paths', async () => {
